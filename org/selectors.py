@@ -1,0 +1,227 @@
+"""Scoped reads of the organisation.
+
+This module answers the one question every other app asks: *which units and which
+people may this user see, and which may they manage?* A right granted on a unit covers
+its whole subtree and nothing else; a system admin (superuser) sees everything; a
+person with no grant sees only themselves.
+
+Scopes are expressed as a tuple of materialised paths (the roots of the subtrees), or
+`None` for "no restriction". Apps filter their own querysets with those paths, e.g.
+`Entry.objects.filter(person__in=people_in_scope(user))` or by `unit__path__startswith`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db.models import Count, Q, QuerySet
+
+from org.models import Feedback, Notification, OrgUnit, Role, RoleGrant, User, prefix_q
+
+Access = Literal["view", "manage"]
+
+# Which roles give which kind of access to a subtree.
+VIEW_ROLES = frozenset({Role.UNIT_ADMIN, Role.MANAGER, Role.CLASS_TEACHER})
+MANAGE_ROLES = frozenset({Role.UNIT_ADMIN})
+
+_CACHE_ATTR = "_org_scope_cache"
+
+
+def _collapse(paths: list[str]) -> tuple[str, ...]:
+    """Drop paths that lie inside another path of the list (their subtree is covered)."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not kept or not path.startswith(kept[-1]):
+            kept.append(path)
+    return tuple(kept)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The subtrees a user may see and manage. `None` means everything."""
+
+    view: tuple[str, ...] | None
+    manage: tuple[str, ...] | None
+    roles: frozenset[str]
+
+    def paths(self, access: Access) -> tuple[str, ...] | None:
+        return self.manage if access == "manage" else self.view
+
+    def covers(self, unit: OrgUnit | None, access: Access = "view") -> bool:
+        paths = self.paths(access)
+        if paths is None:
+            return True
+        if unit is None:
+            return False
+        return any(unit.path.startswith(p) for p in paths)
+
+    @property
+    def is_global(self) -> bool:
+        return self.view is None
+
+
+def scope_for(user: User) -> Scope:
+    """The user's scope, computed once per user object (i.e. once per request)."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if not user.is_authenticated or not user.is_active:
+        scope = Scope(view=(), manage=(), roles=frozenset())
+    elif user.is_superuser:
+        scope = Scope(view=None, manage=None, roles=frozenset({"system_admin"}))
+    else:
+        grants = list(RoleGrant.objects.filter(user=user).values_list("role", "unit__path"))
+        scope = Scope(
+            view=_collapse([path for role, path in grants if role in VIEW_ROLES]),
+            manage=_collapse([path for role, path in grants if role in MANAGE_ROLES]),
+            roles=frozenset(role for role, _ in grants),
+        )
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(user: User) -> None:
+    """Drop the cached scope after the user's grants changed."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def units_in_scope(user: User, *, access: Access = "view") -> QuerySet[OrgUnit]:
+    """Units the user may see (or manage). A person without grants sees their own unit."""
+    scope = scope_for(user)
+    paths = scope.paths(access)
+    units = OrgUnit.objects.within(paths)
+    if access == "view" and paths is not None and user.is_authenticated and user.unit_id:
+        units = OrgUnit.objects.filter(Q(pk__in=units.values("pk")) | Q(pk=user.unit_id))
+    return units.order_by("path")
+
+
+def people_in_scope(user: User, *, access: Access = "view") -> QuerySet[User]:
+    """People the user may see (or manage). Everyone may see themselves."""
+    scope = scope_for(user)
+    paths = scope.paths(access)
+    people = User.objects.in_units(paths)
+    if access == "view" and paths is not None and user.is_authenticated:
+        people = User.objects.filter(Q(pk__in=people.values("pk")) | Q(pk=user.pk))
+    return people
+
+
+def can_manage_unit(user: User, unit: OrgUnit) -> bool:
+    return scope_for(user).covers(unit, "manage")
+
+
+def can_view_unit(user: User, unit: OrgUnit) -> bool:
+    return scope_for(user).covers(unit, "view") or unit.pk == getattr(user, "unit_id", None)
+
+
+def can_manage_person(user: User, person: User) -> bool:
+    return scope_for(user).covers(person.unit, "manage")
+
+
+def can_view_person(user: User, person: User) -> bool:
+    return person.pk == user.pk or scope_for(user).covers(person.unit, "view")
+
+
+def unit_full_names(units: QuerySet[OrgUnit] | None = None) -> dict[int, str]:
+    """`{unit id: "市/区/街道"}` for the given units, computed from one ordered scan.
+
+    Ancestors are needed for the names, so the scan covers every unit whose path is a
+    prefix of a requested one; on a few thousand units this is one cheap query.
+    """
+    names_by_path: dict[str, str] = {}
+    full: dict[int, str] = {}
+    wanted = None if units is None else set(units.values_list("pk", flat=True))
+    for pk, path, name in OrgUnit.objects.order_by("path").values_list("pk", "path", "name"):
+        parent_path = path[: -OrgUnit.steplen]
+        prefix = names_by_path.get(parent_path)
+        names_by_path[path] = f"{prefix}/{name}" if prefix else name
+        if wanted is None or pk in wanted:
+            full[pk] = names_by_path[path]
+    return full
+
+
+def unit_full_name(unit: OrgUnit) -> str:
+    """"市/区/街道" for one unit (one query for its ancestors)."""
+    names = list(
+        OrgUnit.objects.filter(
+            path__in=[unit.path[:i] for i in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
+        )
+        .order_by("depth")
+        .values_list("name", flat=True)
+    )
+    return "/".join(names)
+
+
+def unit_tree_with_counts(user: User) -> list[OrgUnit]:
+    """The units in the user's scope, in tree order, each annotated with `member_count`."""
+    return list(
+        units_in_scope(user).annotate(member_count=Count("members", filter=Q(members__is_active=True)))
+    )
+
+
+def unread_notification_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_for(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user)
+
+
+def feedback_visible_to(user: User) -> QuerySet[Feedback]:
+    """Feedback the user wrote, plus feedback sent from units they manage."""
+    manage = scope_for(user).paths("manage")
+    visible = Q() if manage is None else Q(author=user) | prefix_q("unit__path", manage)
+    return Feedback.objects.filter(visible).select_related("author", "unit", "replied_by")
+
+
+def admins_of_unit(unit: OrgUnit) -> QuerySet[User]:
+    """Active unit admins whose grant covers `unit` (on it or on an ancestor)."""
+    ancestor_paths = [unit.path[:i] for i in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
+    return User.objects.filter(
+        is_active=True,
+        grants__role=Role.UNIT_ADMIN,
+        grants__unit__path__in=ancestor_paths,
+    ).distinct()
+
+
+def search_people(
+    user: User,
+    *,
+    text: str = "",
+    unit: OrgUnit | None = None,
+    active: bool | None = None,
+) -> QuerySet[User]:
+    """People in the user's view scope, optionally under `unit`, matching name or number."""
+    people = people_in_scope(user).select_related("unit", "cadre_level")
+    if unit is not None:
+        people = people.filter(unit__path__startswith=unit.path)
+    if active is not None:
+        people = people.filter(is_active=active)
+    text = text.strip()
+    if text:
+        people = people.filter(Q(name__icontains=text) | Q(employee_no__icontains=text))
+    return people.order_by("unit__path", "employee_no")
+
+
+@dataclass(frozen=True)
+class ScopeSummary:
+    units: int
+    people: int
+    active_people: int
+    open_feedback: int
+
+
+def scope_summary(user: User) -> ScopeSummary:
+    """Headline counts for an admin's or manager's home page."""
+    paths = scope_for(user).paths("view")
+    people = User.objects.in_units(paths)
+    return ScopeSummary(
+        units=OrgUnit.objects.within(paths).count(),
+        people=people.count(),
+        active_people=people.filter(is_active=True).count(),
+        open_feedback=feedback_visible_to(user)
+        .exclude(author=user)
+        .filter(status=Feedback.Status.OPEN)
+        .count(),
+    )

@@ -1,0 +1,281 @@
+"""Writes to the organisation: units, cadre levels, role grants, notices, feedback.
+
+Every function validates first, then writes inside one transaction. Scope checks live
+here too (not only in views), so the API, the pages and the commands cannot disagree.
+Roster import lives in `org.roster` (parsing and validation) and `roster_import` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from org import selectors
+from org.models import CadreLevel, Feedback, Notification, OrgUnit, Role, RoleGrant, User
+
+# --- Units -------------------------------------------------------------------------------
+
+
+def _require_system_admin(actor: User | None) -> None:
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied(_("Only a system administrator may change the organisation."))
+
+
+@transaction.atomic
+def unit_create(
+    *,
+    parent: OrgUnit | None,
+    code: str,
+    name: str,
+    kind: str = "",
+    sort_order: int = 0,
+    actor: User | None = None,
+) -> OrgUnit:
+    """Add a unit under `parent` (or a new root). `actor=None` is a trusted caller."""
+    _require_system_admin(actor)
+    code, name = code.strip(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not code:
+        errors["code"] = [_("A unit needs a code.")]
+    elif OrgUnit.objects.filter(code=code).exists():
+        errors["code"] = [_("The code “%(code)s” is already used by another unit.") % {"code": code}]
+    if not name:
+        errors["name"] = [_("A unit needs a name.")]
+    elif "/" in name:
+        errors["name"] = [_("A unit name cannot contain “/”: it separates levels in full paths.")]
+    else:
+        siblings = parent.get_children() if parent else OrgUnit.objects.get_root_nodes()
+        if siblings.filter(name=name).exists():
+            errors["name"] = [_("There is already a unit called “%(name)s” here.") % {"name": name}]
+    if errors:
+        raise ValidationError(errors)
+    fields = {"code": code, "name": name, "kind": kind.strip(), "sort_order": sort_order}
+    if parent is None:
+        return OrgUnit.objects.add_root(fields)
+    return OrgUnit.objects.add_child(parent, fields)
+
+
+@transaction.atomic
+def unit_update(
+    *,
+    unit: OrgUnit,
+    code: str,
+    name: str,
+    kind: str = "",
+    sort_order: int = 0,
+    is_active: bool = True,
+    actor: User | None = None,
+) -> OrgUnit:
+    _require_system_admin(actor)
+    code, name = code.strip(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not code:
+        errors["code"] = [_("A unit needs a code.")]
+    elif OrgUnit.objects.filter(code=code).exclude(pk=unit.pk).exists():
+        errors["code"] = [_("The code “%(code)s” is already used by another unit.") % {"code": code}]
+    if not name:
+        errors["name"] = [_("A unit needs a name.")]
+    elif "/" in name:
+        errors["name"] = [_("A unit name cannot contain “/”: it separates levels in full paths.")]
+    else:
+        parent = unit.get_parent()
+        siblings = parent.get_children() if parent else OrgUnit.objects.get_root_nodes()
+        if siblings.filter(name=name).exclude(pk=unit.pk).exists():
+            errors["name"] = [_("There is already a unit called “%(name)s” here.") % {"name": name}]
+    if not is_active and unit.members.filter(is_active=True).exists():
+        errors["is_active"] = [_("Move or deactivate the unit's active members first.")]
+    if errors:
+        raise ValidationError(errors)
+    unit.code, unit.name, unit.kind = code, name, kind.strip()
+    unit.sort_order, unit.is_active = sort_order, is_active
+    unit.save(update_fields=["code", "name", "kind", "sort_order", "is_active"])
+    return unit
+
+
+@transaction.atomic
+def unit_move(*, unit: OrgUnit, new_parent: OrgUnit | None, actor: User | None = None) -> OrgUnit:
+    """Move a unit (with its subtree) under another parent, or make it a root."""
+    _require_system_admin(actor)
+    unit = OrgUnit.objects.get(pk=unit.pk)
+    if new_parent is not None:
+        new_parent = OrgUnit.objects.get(pk=new_parent.pk)
+        if unit.contains(new_parent):
+            raise ValidationError(
+                {"parent": [_("A unit cannot be moved inside its own subtree.")]}
+            )
+        if new_parent.get_children().filter(name=unit.name).exclude(pk=unit.pk).exists():
+            raise ValidationError(
+                {"parent": [_("There is already a unit called “%(name)s” there.") % {"name": unit.name}]}
+            )
+        OrgUnit.objects.move(unit, new_parent, pos="sorted-child")
+    else:
+        OrgUnit.objects.move(unit, OrgUnit.objects.get_first_root_node(), pos="sorted-sibling")
+    return OrgUnit.objects.get(pk=unit.pk)
+
+
+# --- Cadre levels ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cadre_level_save(
+    *,
+    level: CadreLevel | None = None,
+    code: str,
+    name: str,
+    sort_order: int = 0,
+    actor: User | None = None,
+) -> CadreLevel:
+    _require_system_admin(actor)
+    code, name = code.strip(), name.strip()
+    others = CadreLevel.objects.exclude(pk=level.pk) if level else CadreLevel.objects.all()
+    errors: dict[str, list[str]] = {}
+    if not code:
+        errors["code"] = [_("A cadre level needs a code.")]
+    elif others.filter(code=code).exists():
+        errors["code"] = [_("The code “%(code)s” is already used.") % {"code": code}]
+    if not name:
+        errors["name"] = [_("A cadre level needs a name.")]
+    elif others.filter(name=name).exists():
+        errors["name"] = [_("The name “%(name)s” is already used.") % {"name": name}]
+    if errors:
+        raise ValidationError(errors)
+    level = level or CadreLevel()
+    level.code, level.name, level.sort_order = code, name, sort_order
+    level.save()
+    return level
+
+
+# --- Role grants -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def role_grant_create(
+    *, user: User, unit: OrgUnit, role: str, granted_by: User | None = None
+) -> RoleGrant:
+    """Grant `role` on `unit` (and so on its subtree). Granting twice returns the grant."""
+    _require_system_admin(granted_by)
+    if role not in Role.values:
+        raise ValidationError({"role": [_("Unknown role “%(role)s”.") % {"role": role}]})
+    if not user.is_active:
+        raise ValidationError({"user": [_("An inactive person cannot be given a role.")]})
+    grant, _created = RoleGrant.objects.get_or_create(
+        user=user, unit=unit, role=role, defaults={"granted_by": granted_by}
+    )
+    selectors.forget_scope(user)
+    return grant
+
+
+@transaction.atomic
+def role_grant_revoke(*, grant: RoleGrant, actor: User | None = None) -> None:
+    _require_system_admin(actor)
+    RoleGrant.objects.filter(pk=grant.pk).delete()
+    selectors.forget_scope(grant.user)
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+def notification_send(
+    *,
+    recipients: Iterable[User],
+    title: str,
+    body: str = "",
+    link: str = "",
+    kind: str = "general",
+) -> list[Notification]:
+    """Put a notice in each recipient's inbox; e-mail it too when e-mail is configured.
+
+    The one way any app tells a person something. E-mail goes out from a Celery task
+    after the surrounding transaction commits, so a rolled-back action sends nothing.
+    """
+    now = timezone.now()
+    people = [p for p in recipients if p.is_active]
+    notices = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=p, kind=kind, title=title[:200], body=body, link=link, created_at=now
+            )
+            for p in people
+        ]
+    )
+    if settings.NOTIFY_BY_EMAIL:
+        from org.tasks import email_notifications
+
+        ids = [n.pk for n in notices if n.recipient.email]
+        if ids:
+            transaction.on_commit(lambda: email_notifications.delay(ids))
+    return notices
+
+
+def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notices read (all of them when `ids` is None); returns how many."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
+
+
+# --- Feedback (意见建议) -------------------------------------------------------------------
+
+
+@transaction.atomic
+def feedback_submit(*, author: User, kind: str, subject: str, body: str) -> Feedback:
+    """Send a suggestion or complaint to the admins of the author's unit."""
+    subject, body = subject.strip(), body.strip()
+    errors: dict[str, list[str]] = {}
+    if kind not in Feedback.Kind.values:
+        errors["kind"] = [_("Choose suggestion, complaint or question.")]
+    if not subject:
+        errors["subject"] = [_("Please give your message a subject.")]
+    elif len(subject) > 200:
+        errors["subject"] = [_("The subject is at most 200 characters.")]
+    if not body:
+        errors["body"] = [_("Please write your message.")]
+    elif len(body) > 5000:
+        errors["body"] = [_("The message is at most 5,000 characters.")]
+    if author.unit_id is None:
+        errors["author"] = [_("You are not a member of any unit, so there is no admin to send to.")]
+    if errors:
+        raise ValidationError(errors)
+    feedback = Feedback.objects.create(
+        author=author, unit_id=author.unit_id, kind=kind, subject=subject, body=body
+    )
+    notification_send(
+        recipients=selectors.admins_of_unit(feedback.unit),
+        title=_("New feedback: %(subject)s") % {"subject": subject},
+        body=body[:500],
+        link=f"/feedback/{feedback.pk}/",
+        kind="feedback",
+    )
+    return feedback
+
+
+@transaction.atomic
+def feedback_reply(*, feedback: Feedback, actor: User, reply: str) -> Feedback:
+    """An admin of the feedback's unit answers it; the author is told."""
+    feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
+    if not selectors.can_manage_unit(actor, feedback.unit):
+        raise PermissionDenied(_("Only an admin of the sender's unit may answer this."))
+    reply = reply.strip()
+    if not reply:
+        raise ValidationError({"reply": [_("Please write a reply.")]})
+    if len(reply) > 5000:
+        raise ValidationError({"reply": [_("The reply is at most 5,000 characters.")]})
+    feedback.reply = reply
+    feedback.replied_by = actor
+    feedback.replied_at = timezone.now()
+    feedback.status = Feedback.Status.ANSWERED
+    feedback.save(update_fields=["reply", "replied_by", "replied_at", "status"])
+    notification_send(
+        recipients=[feedback.author],
+        title=_("Your feedback was answered: %(subject)s") % {"subject": feedback.subject},
+        body=reply[:500],
+        link=f"/feedback/{feedback.pk}/",
+        kind="feedback",
+    )
+    return feedback
