@@ -264,3 +264,7 @@ PORTAL_NAME = _("Learning portal")
 
 # Home-page panels contributed by the apps (see learning_portal/home.py), in order.
 HOME_PANELS: list[str] = []
+
+# Demo-data builders run by `manage.py seed_demo`, in dependency order. Each is a dotted
+# path to `seed(*, staff_count: int, rng: random.Random, stdout) -> None`, idempotent.
+DEMO_SEEDERS: list[str] = []
