@@ -12,12 +12,13 @@ Scopes are expressed as a tuple of materialised paths (the roots of the subtrees
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from django.db.models import Count, Q, QuerySet
 
-from org.models import Feedback, Notification, OrgUnit, Role, RoleGrant, User, prefix_q
+from org.models import CadreLevel, Feedback, Notification, OrgUnit, Role, RoleGrant, User, prefix_q
 
 Access = Literal["view", "manage"]
 
@@ -225,3 +226,114 @@ def scope_summary(user: User) -> ScopeSummary:
         .filter(status=Feedback.Status.OPEN)
         .count(),
     )
+
+
+# --- Lineage, personal details and grants for the API and list pages -------------------
+
+
+@dataclass(frozen=True)
+class UnitLineage:
+    """Where a unit sits: its parent's id (None for a root) and its "市/区/街道" full name."""
+
+    parent_id: int | None
+    full_name: str
+
+
+def unit_lineages(units: Iterable[OrgUnit]) -> dict[int, UnitLineage]:
+    """`{unit id: UnitLineage}` for the given units, from one query for all their ancestors.
+
+    A materialised path lists every ancestor's path as a prefix, so a page of units (or the
+    units of a page of people) needs one `path IN (...)` read, never a query per row.
+    """
+    units = [u for u in units if u is not None]
+    step = OrgUnit.steplen
+
+    def ancestry(path: str) -> list[str]:
+        return [path[:i] for i in range(step, len(path) + 1, step)]
+
+    wanted = {p for u in units for p in ancestry(u.path)}
+    if not wanted:
+        return {}
+    rows = OrgUnit.objects.filter(path__in=wanted).values_list("path", "pk", "name")
+    by_path = {path: (pk, name) for path, pk, name in rows}
+    lineages: dict[int, UnitLineage] = {}
+    for unit in units:
+        names = [by_path[p][1] for p in ancestry(unit.path) if p in by_path]
+        parent = by_path.get(unit.path[:-step]) if len(unit.path) > step else None
+        lineages[unit.pk] = UnitLineage(
+            parent_id=parent[0] if parent else None, full_name="/".join(names)
+        )
+    return lineages
+
+
+# Personal details (phone, e-mail, birth date) are for the person, the unit admins and the
+# managers of their unit. A class teacher follows learners' progress and reaches them
+# through notifications, so a class-teacher grant alone does not reveal them.
+PERSONAL_DETAIL_ROLES = frozenset({Role.UNIT_ADMIN, Role.MANAGER})
+
+_DETAIL_CACHE_ATTR = "_org_personal_detail_paths"
+
+
+def personal_detail_paths(user: User) -> tuple[str, ...] | None:
+    """Subtrees whose people's personal details the user may read (None = everyone)."""
+    scope = scope_for(user)
+    cached = getattr(user, _DETAIL_CACHE_ATTR, None)
+    if cached is not None and cached[0] is scope:  # recomputed after forget_scope()
+        return cached[1]
+    paths: tuple[str, ...] | None
+    if scope.is_global:
+        paths = None
+    elif not scope.roles & PERSONAL_DETAIL_ROLES:
+        paths = ()
+    else:
+        paths = _collapse(
+            list(
+                RoleGrant.objects.filter(user=user, role__in=PERSONAL_DETAIL_ROLES).values_list(
+                    "unit__path", flat=True
+                )
+            )
+        )
+    setattr(user, _DETAIL_CACHE_ATTR, (scope, paths))
+    return paths
+
+
+def can_view_personal_details(user: User, person: User) -> bool:
+    """True for the person themselves, a system admin, and admins/managers of their unit."""
+    if person.pk == user.pk:
+        return True
+    paths = personal_detail_paths(user)
+    if paths is None:
+        return True
+    unit = person.unit
+    return unit is not None and any(unit.path.startswith(p) for p in paths)
+
+
+def role_grants_of(user: User) -> QuerySet[RoleGrant]:
+    """The user's own role grants with their units, in tree order."""
+    return RoleGrant.objects.filter(user=user).select_related("unit").order_by("unit__path", "role")
+
+
+# --- System administration -------------------------------------------------------------
+
+
+def role_grants_filtered(
+    *, role: str = "", unit: OrgUnit | None = None, text: str = ""
+) -> QuerySet[RoleGrant]:
+    """Every role grant (for the system admin's list), optionally of one role, on units
+    under `unit`, or held by people whose name or employee number contains `text`."""
+    grants = RoleGrant.objects.select_related("user", "unit", "granted_by")
+    if role:
+        grants = grants.filter(role=role)
+    if unit is not None:
+        grants = grants.filter(unit__path__startswith=unit.path)
+    text = text.strip()
+    if text:
+        grants = grants.filter(Q(user__name__icontains=text) | Q(user__employee_no__icontains=text))
+    return grants.order_by("unit__path", "role", "user__employee_no")
+
+
+def cadre_levels_with_counts() -> QuerySet[CadreLevel]:
+    """Cadre levels in order, each annotated with `member_count` (active people)."""
+    return CadreLevel.objects.annotate(
+        member_count=Count("members", filter=Q(members__is_active=True))
+    ).order_by("sort_order", "code")

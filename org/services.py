@@ -49,7 +49,7 @@ def unit_create(
     elif "/" in name:
         errors["name"] = [_("A unit name cannot contain “/”: it separates levels in full paths.")]
     else:
-        siblings = parent.get_children() if parent else OrgUnit.objects.get_root_nodes()
+        siblings = OrgUnit.objects.get_children(parent) if parent else OrgUnit.objects.get_root_nodes()
         if siblings.filter(name=name).exists():
             errors["name"] = [_("There is already a unit called “%(name)s” here.") % {"name": name}]
     if errors:
@@ -83,17 +83,26 @@ def unit_update(
     elif "/" in name:
         errors["name"] = [_("A unit name cannot contain “/”: it separates levels in full paths.")]
     else:
-        parent = unit.get_parent()
-        siblings = parent.get_children() if parent else OrgUnit.objects.get_root_nodes()
+        parent = OrgUnit.objects.get_parent(unit)
+        siblings = OrgUnit.objects.get_children(parent) if parent else OrgUnit.objects.get_root_nodes()
         if siblings.filter(name=name).exclude(pk=unit.pk).exists():
             errors["name"] = [_("There is already a unit called “%(name)s” here.") % {"name": name}]
     if not is_active and unit.members.filter(is_active=True).exists():
         errors["is_active"] = [_("Move or deactivate the unit's active members first.")]
     if errors:
         raise ValidationError(errors)
+    reorder = (sort_order, name) != (unit.sort_order, unit.name)
     unit.code, unit.name, unit.kind = code, name, kind.strip()
     unit.sort_order, unit.is_active = sort_order, is_active
     unit.save(update_fields=["code", "name", "kind", "sort_order", "is_active"])
+    if reorder:
+        # node_order_by places a unit only when it is added or moved: re-place it among
+        # its siblings, or a new sort order / name would not show in the tree order.
+        parent = OrgUnit.objects.get_parent(OrgUnit.objects.get(pk=unit.pk))
+        if parent is None:
+            OrgUnit.objects.move(unit, OrgUnit.objects.get_first_root_node(), pos="sorted-sibling")
+        else:
+            OrgUnit.objects.move(unit, parent, pos="sorted-child")
     return unit
 
 
@@ -108,12 +117,16 @@ def unit_move(*, unit: OrgUnit, new_parent: OrgUnit | None, actor: User | None =
             raise ValidationError(
                 {"parent": [_("A unit cannot be moved inside its own subtree.")]}
             )
-        if new_parent.get_children().filter(name=unit.name).exclude(pk=unit.pk).exists():
+        if OrgUnit.objects.get_children(new_parent).filter(name=unit.name).exclude(pk=unit.pk).exists():
             raise ValidationError(
                 {"parent": [_("There is already a unit called “%(name)s” there.") % {"name": unit.name}]}
             )
         OrgUnit.objects.move(unit, new_parent, pos="sorted-child")
     else:
+        if OrgUnit.objects.get_root_nodes().filter(name=unit.name).exclude(pk=unit.pk).exists():
+            raise ValidationError(
+                {"parent": [_("There is already a unit called “%(name)s” there.") % {"name": unit.name}]}
+            )
         OrgUnit.objects.move(unit, OrgUnit.objects.get_first_root_node(), pos="sorted-sibling")
     return OrgUnit.objects.get(pk=unit.pk)
 
@@ -279,3 +292,165 @@ def feedback_reply(*, feedback: Feedback, actor: User, reply: str) -> Feedback:
         kind="feedback",
     )
     return feedback
+
+
+# =========================================================================================
+# --- Roster import (staff roster from .xlsx / .csv) ---------------------------------------
+# Parsing and validation live in `org.roster`; this section only decides and writes.
+# (Imported here rather than at the top so the section stays self-contained.)
+# =========================================================================================
+
+import hashlib as _hashlib  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from dataclasses import field as _field  # noqa: E402
+from typing import IO as _IO  # noqa: E402
+
+from django.contrib.auth.hashers import make_password as _make_password  # noqa: E402
+from django.db import IntegrityError as _IntegrityError  # noqa: E402
+
+from org import roster as _roster  # noqa: E402
+
+
+@_dataclass
+class RosterImportResult:
+    """The outcome of one roster import or dry run.
+
+    `errors` non-empty means nothing was written. `changes` lists every row: created,
+    updated (with the changed fields old → new) or unchanged. People created by an
+    import get an unusable password: an admin resets it before they can log in.
+    `digest` identifies the planned changes; `stale` says the plan no longer matched the
+    digest the caller previewed, so nothing was written.
+    """
+
+    dry_run: bool
+    sheet: str
+    errors: list[_roster.RosterError] = _field(default_factory=list)
+    changes: list[_roster.RowChange] = _field(default_factory=list)
+    ignored_columns: list[str] = _field(default_factory=list)
+    applied: bool = False
+    digest: str = ""
+    stale: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def created(self) -> int:
+        return sum(1 for c in self.changes if c.action == "create")
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for c in self.changes if c.action == "update")
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for c in self.changes if c.action == "unchanged")
+
+    @property
+    def changed_rows(self) -> list[_roster.RowChange]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+
+def roster_import(
+    *,
+    actor: User | None,
+    file: _IO[bytes],
+    filename: str,
+    dry_run: bool,
+    expected_digest: str | None = None,
+) -> RosterImportResult:
+    """Import a staff roster: validate the whole file, then create / update people.
+
+    `actor=None` is the system (the command without `--as`): the whole organisation.
+    Otherwise the actor must be a unit admin or system admin, and every row must lie in
+    the units they manage. Nothing is written unless the whole file is valid; a dry run
+    never writes. The plan is recomputed inside the write transaction with the named
+    people locked; with `expected_digest` (from a dry run) the write happens only if
+    the plan is still exactly the one that was previewed, else the result is `stale`.
+    """
+    if actor is not None and not _roster.can_import_roster(actor):
+        raise PermissionDenied(_("Only unit administrators may import rosters."))
+    parsed = _roster.parse_roster(file, filename=filename)
+    result = RosterImportResult(
+        dry_run=dry_run, sheet=parsed.sheet, ignored_columns=parsed.ignored_columns
+    )
+    if parsed.errors:
+        result.errors = parsed.errors
+        return result
+    employee_nos = [row.values["employee_no"] for row in parsed.rows]
+    try:
+        with transaction.atomic():
+            context = _roster.load_roster_context(
+                actor=actor, employee_nos=employee_nos, lock=not dry_run
+            )
+            plan = _roster.plan_roster(parsed, context)
+            result.errors, result.changes = plan.errors, plan.changes
+            result.digest = _roster_digest(plan.changes)
+            if plan.errors or dry_run:
+                return result
+            if expected_digest is not None and expected_digest != result.digest:
+                result.stale = True
+                return result
+            _roster_write(plan.changes)
+            result.applied = True
+    except _IntegrityError:
+        # Someone else created one of these employee numbers meanwhile; all rolled back.
+        result.applied = False
+        result.changes = []
+        result.errors = [
+            _roster.RosterError(
+                parsed.sheet,
+                None,
+                "",
+                _(
+                    "The roster changed while this file was being imported, so nothing was "
+                    "imported. Upload the file again."
+                ),
+                "conflict",
+            )
+        ]
+    return result
+
+
+def _roster_digest(changes: list[_roster.RowChange]) -> str:
+    """A fingerprint of exactly what a plan would write, to compare preview and confirm."""
+    digest = _hashlib.sha256()
+    for change in changes:
+        values = sorted((name, str(value)) for name, value in change.values.items())
+        digest.update(repr((change.row, change.action, change.employee_no, values)).encode())
+    return digest.hexdigest()
+
+
+def _roster_write(changes: list[_roster.RowChange]) -> None:
+    """Write a checked plan with bulk statements: 20,000 rows take seconds, not minutes."""
+    new_people = [
+        User(
+            employee_no=change.employee_no,
+            # No one knows this password: an admin resets it before the person logs in.
+            password=_make_password(None),
+            **change.values,
+        )
+        for change in changes
+        if change.action == "create"
+    ]
+    User.objects.bulk_create(new_people, batch_size=1000)
+
+    updates = [change for change in changes if change.action == "update"]
+    if not updates:
+        return
+    fields = sorted({name for change in updates for name in change.values})
+    current = {
+        person.pk: person
+        for start in range(0, len(updates), 500)
+        for person in User.objects.filter(
+            pk__in=[change.person_id for change in updates[start : start + 500]]
+        ).only("pk", *fields)
+    }
+    people = []
+    for change in updates:
+        person = current[change.person_id]
+        for name, value in change.values.items():
+            setattr(person, name, value)
+        people.append(person)
+    User.objects.bulk_update(people, fields, batch_size=500)
