@@ -60,3 +60,13 @@ class StrictInputSerializer(serializers.Serializer):
                 {name: [_("Unknown field.")] for name in unknown}
             )
         return super().to_internal_value(data)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The JSON shape of every API error, for the schema (`exception_handler` produces it).
+
+    Field errors add `{field: [messages]}` next to `detail`. Apps document their error
+    responses with this one class, so the schema has a single "Error" component.
+    """
+
+    detail = serializers.CharField(help_text=_("What went wrong, in words a person can act on."))

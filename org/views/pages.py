@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -30,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "unit_full_name": selectors.unit_full_name(user.unit) if user.unit_id else "",
         "role_labels": role_labels or [_("learner")],
         "recent_notifications": selectors.notifications_for(user)[:5],
-        "admin_summary": selectors.scope_summary(user) if not scope.view == () else None,
+        "admin_summary": selectors.scope_summary(user) if scope.view != () else None,
         "home_panels": _home_panels(request),
     }
     return render(request, "org/home.html", context)
@@ -81,9 +82,10 @@ def people_list(request: HttpRequest) -> HttpResponse:
         active={"1": True, "0": False}.get(filters.get("active") or ""),
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    names = selectors.unit_full_names()
+    lineages = selectors.unit_lineages(person.unit for person in page)
     for person in page:
-        person.unit_full_name = names.get(person.unit_id, "")
+        lineage = lineages.get(person.unit_id)
+        person.unit_full_name = lineage.full_name if lineage else ""
     return render(request, "org/people_list.html", {"form": form, "page": page, "unit": unit})
 
 
@@ -99,6 +101,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "unit_full_name": selectors.unit_full_name(person.unit) if person.unit_id else "",
             "grants": person.grants.select_related("unit"),
+            "show_personal_details": selectors.can_view_personal_details(request.user, person),
         },
     )
 
@@ -122,7 +125,12 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Invalid notification."))
         return redirect("org:notifications")
     services.notifications_mark_read(user=request.user, ids=id_list)
-    return redirect(request.POST.get("next") or "org:notifications")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""  # never bounce a person to another site
+    return redirect(next_url or "org:notifications")
 
 
 # --- Feedback (意见建议) -------------------------------------------------------------------
