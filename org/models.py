@@ -157,6 +157,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("May log into the Django admin site (operations staff only)."),
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    must_change_password = models.BooleanField(
+        _("must change password"),
+        default=False,
+        help_text=_("Set when an admin issues a temporary password; cleared when the person sets their own."),
+    )
 
     objects = UserManager()
 

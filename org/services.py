@@ -7,6 +7,7 @@ Roster import lives in `org.roster` (parsing and validation) and `roster_import`
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -188,6 +189,47 @@ def role_grant_revoke(*, grant: RoleGrant, actor: User | None = None) -> None:
     _require_system_admin(actor)
     RoleGrant.objects.filter(pk=grant.pk).delete()
     selectors.forget_scope(grant.user)
+
+
+# --- Passwords ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def person_password_reset(*, actor: User, person: User) -> str:
+    """Give a person in the actor's manage scope a one-time temporary password.
+
+    Returns the password (shown once to the admin, stored only hashed). The person must
+    choose their own at the next login. Used for people created by a roster import, who
+    start without a usable password, and for forgotten passwords.
+    """
+    if not selectors.can_manage_person(actor, person) or person.pk == actor.pk:
+        raise PermissionDenied(_("You may reset passwords only for people in units you manage."))
+    if not person.is_active:
+        raise ValidationError({"person": [_("An inactive person cannot be given a password.")]})
+    if person.is_superuser and not actor.is_superuser:
+        raise PermissionDenied(_("Only a system administrator may reset a system administrator's password."))
+    temporary = "".join(secrets.choice(_PASSWORD_ALPHABET) for _i in range(10))
+    person.set_password(temporary)
+    person.must_change_password = True
+    person.save(update_fields=["password", "must_change_password"])
+    notification_send(
+        recipients=[person],
+        title=_("Your password was reset by %(name)s") % {"name": actor.name},
+        body=_("Log in with the temporary password your admin gives you; you will then choose your own."),
+        kind="account",
+    )
+    return temporary
+
+
+# Without look-alike characters (0/O, 1/l/I), so it can be read out over the phone.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def password_changed(*, person: User) -> None:
+    """The person chose their own password: lift the must-change flag."""
+    if person.must_change_password:
+        person.must_change_password = False
+        person.save(update_fields=["must_change_password"])
 
 
 # --- Notifications ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("org/units/", pages.unit_list, name="unit_list"),
     path("org/people/", pages.people_list, name="people_list"),
     path("org/people/<int:pk>/", pages.person_detail, name="person_detail"),
+    path("org/people/<int:pk>/reset-password/", pages.person_password_reset, name="person_password_reset"),
     path("org/roster-import/", roster.roster_import, name="roster_import"),
     path("org/roster-import/template.xlsx", roster.roster_template, name="roster_template"),
     path("notifications/", pages.notifications, name="notifications"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -102,8 +103,39 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unit_full_name": selectors.unit_full_name(person.unit) if person.unit_id else "",
             "grants": person.grants.select_related("unit"),
             "show_personal_details": selectors.can_view_personal_details(request.user, person),
+            "can_reset_password": person.pk != request.user.pk
+            and person.is_active
+            and selectors.can_manage_person(request.user, person)
+            and (request.user.is_superuser or not person.is_superuser),
         },
     )
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, which also lifts a temporary password's must-change flag."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(person=self.request.user)
+        return response
+
+
+@login_required
+@require_POST
+def person_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(selectors.people_in_scope(request.user, access="manage"), pk=pk)
+    try:
+        temporary = services.person_password_reset(actor=request.user, person=person)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Temporary password for %(name)s: %(password)s — tell it to them in person or by phone; "
+              "it is shown only once and must be changed at the next login.")
+            % {"name": person.name, "password": temporary},
+        )
+    return redirect("org:person_detail", pk=person.pk)
 
 
 # --- Notifications -------------------------------------------------------------------
