@@ -110,7 +110,11 @@ def validate_upload(
 
 
 def unguessable_upload_to(folder: str):
-    """An `upload_to` callable: MEDIA_ROOT/<folder>/<yyyy>/<random>.<ext>, original name dropped."""
+    """An `upload_to` callable: MEDIA_ROOT/<folder>/<yyyy>/<random>.<ext>, original name dropped.
+
+    Migrations can only refer to a module-level name, so bind the result in your models
+    module and wrap it in a plain function there (see `courses.models.lesson_upload_to`).
+    """
 
     def upload_to(instance, filename: str) -> str:
         from django.utils import timezone

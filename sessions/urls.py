@@ -1,0 +1,61 @@
+from django.urls import path
+
+from sessions.views import learner, programme
+
+app_name = "lectures"
+
+urlpatterns = [
+    # Learners
+    path("lectures/", learner.session_list, name="session_list"),
+    path("lectures/calendar/", learner.calendar_month, name="calendar"),
+    path("lectures/classes/<int:pk>/", learner.session_detail, name="session_detail"),
+    path("lectures/classes/<int:pk>/register/", learner.register, name="register"),
+    path("lectures/classes/<int:pk>/unregister/", learner.unregister, name="unregister"),
+    path("lectures/classes/<int:pk>/check-in/", learner.checkin_scan, name="checkin_scan"),
+    path("lectures/check-in/", learner.checkin_code, name="checkin_code"),
+    path("lectures/menus/", learner.menu_list, name="menu_list"),
+    path("lectures/menus/<int:pk>/", learner.menu_detail, name="menu_detail"),
+    path("lectures/menus/<int:pk>/choices/", learner.menu_choices, name="menu_choices"),
+    path("lectures/menus/<int:pk>/wishes/", learner.wish_add, name="wish_add"),
+    path("lectures/wishes/<int:pk>/delete/", learner.wish_remove, name="wish_remove"),
+    path("lectures/declarations/", learner.my_declarations, name="my_declarations"),
+    path("lectures/declarations/new/", learner.declaration_new, name="declaration_new"),
+    path("lectures/declarations/<int:pk>/withdraw/", learner.declaration_withdraw, name="declaration_withdraw"),
+    path("lectures/library/", learner.library, name="library"),
+    path("lectures/courseware/<int:pk>/download/", learner.courseware_download, name="courseware_download"),
+    path("lectures/calendar-feed/", learner.calendar_feed, name="calendar_feed"),
+    path("lectures/calendar/<str:token>.ics", learner.ical_feed, name="ical_feed"),
+    # Admin or speaker
+    path("lectures/classes/<int:pk>/screen/", programme.checkin_screen, name="checkin_screen"),
+    path("lectures/classes/<int:pk>/screen/qr/", programme.checkin_qr, name="checkin_qr"),
+    path("lectures/classes/<int:pk>/courseware/", programme.courseware_upload, name="courseware_upload"),
+    path("lectures/courseware/<int:pk>/delete/", programme.courseware_remove, name="courseware_remove"),
+    path("lectures/classes/<int:pk>/attendance/", programme.attendance, name="attendance"),
+    # Unit admins
+    path("lectures/manage/", programme.manage_home, name="manage_home"),
+    path("lectures/manage/menus/new/", programme.menu_new, name="menu_new"),
+    path("lectures/manage/menus/<int:pk>/topics/", programme.menu_topic_add, name="menu_topic_add"),
+    path("lectures/manage/menus/<int:pk>/topics/<int:topic_pk>/delete/", programme.menu_topic_remove,
+         name="menu_topic_remove"),
+    path("lectures/manage/menus/<int:pk>/publish/", programme.menu_publish, name="menu_publish"),
+    path("lectures/manage/menus/<int:pk>/close/", programme.menu_close, name="menu_close"),
+    path("lectures/manage/declarations/", programme.declaration_queue, name="declaration_queue"),
+    path("lectures/manage/declarations/<int:pk>/", programme.declaration_review, name="declaration_review"),
+    path("lectures/manage/declarations/owed/", programme.declarations_owed, name="declarations_owed"),
+    path("lectures/manage/plans/", programme.plan_list, name="plan_list"),
+    path("lectures/manage/plans/<int:pk>/", programme.plan_detail, name="plan_detail"),
+    path("lectures/manage/plans/<int:pk>/propose/", programme.plan_propose, name="plan_propose"),
+    path("lectures/manage/plans/<int:pk>/items/", programme.plan_item_add, name="plan_item_add"),
+    path("lectures/manage/plan-items/<int:pk>/move/", programme.plan_item_move, name="plan_item_move"),
+    path("lectures/manage/plan-items/<int:pk>/delete/", programme.plan_item_remove, name="plan_item_remove"),
+    path("lectures/manage/classes/", programme.manage_sessions, name="manage_sessions"),
+    path("lectures/manage/classes/new/", programme.session_new, name="session_new"),
+    path("lectures/manage/classes/<int:pk>/edit/", programme.session_edit, name="session_edit"),
+    path("lectures/manage/classes/<int:pk>/cancel/", programme.session_cancel, name="session_cancel"),
+    path("lectures/manage/classes/<int:pk>/close/", programme.session_close, name="session_close"),
+    path("lectures/manage/classes/<int:pk>/export/", programme.session_export, name="session_export"),
+    path("lectures/manage/export/", programme.attendance_export, name="attendance_export"),
+    path("lectures/manage/speakers/", programme.speakers, name="speakers"),
+    path("lectures/manage/venues/", programme.venues, name="venues"),
+    path("lectures/manage/settings/", programme.programme_settings, name="programme_settings"),
+]
