@@ -34,6 +34,24 @@ class OrgUnitManager(MP_NodeManager.from_queryset(OrgUnitQuerySet)):  # type: ig
         return OrgUnitQuerySet(self.model, using=self._db).order_by("path")
 
 
+# Labels for the usual kinds of unit; `OrgUnit.kind` is free text, shown as is otherwise.
+UNIT_KIND_LABELS = {
+    "city": _("city"),
+    "district": _("district"),
+    "county": _("county"),
+    "department": _("department"),
+    "bureau": _("bureau"),
+    "committee": _("committee"),
+    "office": _("office"),
+    "township": _("township"),
+    "town": _("town"),
+    "street": _("sub-district"),
+    "section": _("section"),
+    "community": _("community"),
+    "village": _("village"),
+}
+
+
 class OrgUnit(MP_Node):
     """A unit of the organisation: a city, district, department, township, section….
 
@@ -65,6 +83,10 @@ class OrgUnit(MP_Node):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def kind_label(self) -> str:
+        return str(UNIT_KIND_LABELS.get(self.kind, self.kind))
 
     def contains(self, other: OrgUnit) -> bool:
         """True when `other` is this unit or lies in its subtree."""
