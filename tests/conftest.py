@@ -16,6 +16,9 @@ from learning_portal.celery import app as celery_app
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests assert messages in the English source language unless they ask for Chinese
+    # (marker `zh`); the portal itself defaults to Chinese (tests/test_translations.py).
+    settings.LANGUAGE_CODE = "zh-hans" if request.node.get_closest_marker("zh") else "en"
     settings.AXES_ENABLED = bool(request.node.get_closest_marker("axes"))
     eager = request.node.get_closest_marker("celery_worker") is None
     previous = celery_app.conf.task_always_eager
@@ -40,3 +43,4 @@ def celery_worker_live(transactional_db):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "axes: run with django-axes login throttling on")
+    config.addinivalue_line("markers", "zh: run with the portal's default language, Chinese")

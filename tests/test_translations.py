@@ -35,6 +35,14 @@ def test_compiled_catalogue_matches_its_source(lang):
     assert compiled == {k: v for k, v in source.items()}
 
 
+def test_the_portal_speaks_chinese_by_default_in_beijing_time():
+    from learning_portal import settings as portal_settings
+
+    assert portal_settings.LANGUAGE_CODE == "zh-hans"
+    assert portal_settings.TIME_ZONE == "Asia/Shanghai" and portal_settings.USE_TZ
+
+
+@pytest.mark.zh
 @pytest.mark.django_db
 def test_home_page_is_chinese_by_default_and_english_on_request():
     person = UserFactory(name="张伟", unit=OrgUnitFactory(name="档案局"))

@@ -65,6 +65,7 @@ def numbers(response) -> list[str]:
 # --- /me ------------------------------------------------------------------------------------
 
 
+@pytest.mark.zh
 def test_me_describes_the_caller_their_unit_roles_and_unread_count(tree):
     level = CadreLevelFactory(code="KJ", name="科级")
     me = UserFactory(unit=tree.township_a1, cadre_level=level, name="王芳", employee_no="A1001")

@@ -199,6 +199,7 @@ def test_a_successful_login_before_the_limit_resets_the_count(client, person):
 
 
 @pytest.mark.axes
+@pytest.mark.zh
 def test_the_lockout_page_speaks_chinese(client, person):
     catalogue = Path(settings.BASE_DIR) / "locale/zh_Hans/LC_MESSAGES/django.mo"
     if not catalogue.exists():
@@ -239,6 +240,7 @@ def test_every_request_pushes_the_expiry_and_an_idle_session_is_logged_out(clien
 # --- Language -------------------------------------------------------------------------------
 
 
+@pytest.mark.zh
 def test_the_ui_is_chinese_by_default_and_switches_to_english(client, person):
     client.force_login(person)
     assert html_lang(client.get("/")) == "zh-hans"
@@ -253,12 +255,14 @@ def test_the_ui_is_chinese_by_default_and_switches_to_english(client, person):
     assert html_lang(client.get("/")) == "zh-hans"
 
 
+@pytest.mark.zh
 def test_the_login_page_has_the_language_switcher(client):
     page = client.get(LOGIN).content.decode()
     assert 'action="/i18n/setlang/"' in page
     assert html_lang(client.get(LOGIN)) == "zh-hans"
 
 
+@pytest.mark.zh
 def test_an_unknown_language_is_ignored(client):
     client.post("/i18n/setlang/", {"language": "xx", "next": "/accounts/login/"})
     assert html_lang(client.get(LOGIN)) == "zh-hans"

@@ -233,6 +233,7 @@ def test_marking_all_notices_read_from_the_page(tree):
     assert not Notification.objects.filter(recipient=me, read_at__isnull=True).exists()
 
 
+@pytest.mark.zh
 def test_a_garbage_notice_id_says_so_and_marks_nothing(tree):
     me = tree.people["TA1"]
     NotificationFactory(recipient=me)
