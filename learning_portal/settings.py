@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "org.middleware.MustChangePasswordMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Must be last: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
@@ -170,6 +171,10 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form and authenticate() call the employee number "username"; axes would
+# otherwise look for USERNAME_FIELD ("employee_no"), record every failure under no name
+# and let the right password through a lockout.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
@@ -238,6 +243,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI otherwise asks validator.swagger.io (on the internet) to check the schema.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -258,6 +265,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Eager (in-process) tasks would log every success into the web server's output.
+    "loggers": {"celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"}},
 }
 
 PORTAL_NAME = _("Learning portal")
@@ -268,3 +277,97 @@ HOME_PANELS: list[str] = []
 # Demo-data builders run by `manage.py seed_demo`, in dependency order. Each is a dotted
 # path to `seed(*, staff_count: int, rng: random.Random, stdout) -> None`, idempotent.
 DEMO_SEEDERS: list[str] = []
+
+# --- Micro-classes (下午微课堂) defaults; a unit may override them in its programme settings.
+LECTURES_DEFAULT_SLOT_START = env.str("LECTURES_DEFAULT_SLOT_START", default="16:30")
+LECTURES_DEFAULT_SLOT_MINUTES = env.int("LECTURES_DEFAULT_SLOT_MINUTES", default=60)
+LECTURES_MONTHLY_TARGET = env.int("LECTURES_MONTHLY_TARGET", default=1)
+LECTURES_CHECKIN_OPENS_BEFORE = env.int("LECTURES_CHECKIN_OPENS_BEFORE", default=15)
+LECTURES_CHECKIN_CLOSES_AFTER = env.int("LECTURES_CHECKIN_CLOSES_AFTER", default=20)
+LECTURES_LATE_AFTER = env.int("LECTURES_LATE_AFTER", default=5)
+LECTURES_DECLARATION_MAX_AGE = env.int("LECTURES_DECLARATION_MAX_AGE", default=46)
+# The check-in QR code rotates every step; a scanned code stays valid for this many steps more.
+LECTURES_TOKEN_STEP_SECONDS = env.int("LECTURES_TOKEN_STEP_SECONDS", default=15)
+LECTURES_TOKEN_GRACE_STEPS = env.int("LECTURES_TOKEN_GRACE_STEPS", default=2)
+LECTURES_COURSEWARE_MAX_BYTES = env.int("LECTURES_COURSEWARE_MAX_BYTES", default=500 * 1024 * 1024)
+HOME_PANELS.append("sessions.views.learner.home_panel")
+DEMO_SEEDERS.append("sessions.demo.seed")
+
+# --- Online courses ------------------------------------------------------------------------------
+# The player sends a heartbeat this often; the server credits at most the wall-clock time since
+# the previous accepted heartbeat plus the tolerance, and never more than the max gap at once.
+COURSES_HEARTBEAT_SECONDS = env.int("COURSES_HEARTBEAT_SECONDS", default=15)
+COURSES_HEARTBEAT_TOLERANCE_SECONDS = env.int("COURSES_HEARTBEAT_TOLERANCE_SECONDS", default=5)
+COURSES_HEARTBEAT_MAX_GAP_SECONDS = env.int("COURSES_HEARTBEAT_MAX_GAP_SECONDS", default=120)
+# A lesson is done when this share of it has been watched (or read) in real time.
+COURSES_LESSON_DONE_RATIO = env.float("COURSES_LESSON_DONE_RATIO", default=0.95)
+COURSES_MAX_VIDEO_BYTES = env.int("COURSES_MAX_VIDEO_BYTES", default=1024 * 1024 * 1024)
+COURSES_MAX_DOCUMENT_BYTES = env.int("COURSES_MAX_DOCUMENT_BYTES", default=50 * 1024 * 1024)
+# "Studying now" counts people active in the last N minutes.
+COURSES_PRESENCE_MINUTES = env.int("COURSES_PRESENCE_MINUTES", default=5)
+# Without Redis each process writes its buffered click counts inline this often.
+COURSES_COUNTER_FLUSH_SECONDS = env.int("COURSES_COUNTER_FLUSH_SECONDS", default=60)
+COURSES_COUNTER_INLINE_FLUSH = not REDIS_URL
+# Seconds the catalog's per-filter results stay cached (bumped on every course change).
+COURSES_CATALOG_CACHE_SECONDS = env.int("COURSES_CATALOG_CACHE_SECONDS", default=60)
+HOME_PANELS.append("courses.views.panels.home_panel")
+DEMO_SEEDERS.append("courses.demo.seed")
+# Dynamic management (动态管理): when a course counts as old, poorly or well rated.
+COURSES_STALE_DAYS = env.int("COURSES_STALE_DAYS", default=365)
+COURSES_MIN_RATINGS = env.int("COURSES_MIN_RATINGS", default=5)
+COURSES_LOW_RATING = env.float("COURSES_LOW_RATING", default=3.0)
+COURSES_HIGH_RATING = env.float("COURSES_HIGH_RATING", default=4.5)
+
+# --- Credits (学分) ---------------------------------------------------------------------------------
+# Rules are cached per process this long; a change reaches other processes within it.
+CREDITS_RULES_CACHE_SECONDS = env.int("CREDITS_RULES_CACHE_SECONDS", default=10)
+# With a broker, awards within this window share one rank refresh (live Redis ranks are instant).
+CREDITS_RANK_DEBOUNCE_SECONDS = env.int("CREDITS_RANK_DEBOUNCE_SECONDS", default=3)
+# First on the home page and first among the seeders: the other apps award credits.
+HOME_PANELS.insert(0, "credits.panels.home_panel")
+DEMO_SEEDERS.insert(0, "credits.demo.seed")
+
+# --- Evaluations: surveys, awards, exams ----------------------------------------------------------
+# The satisfaction survey of a class (课程质量满意度测评表) is open this many days after it closed;
+# results show once the survey closed with at least this many answers.
+EVALUATIONS_SURVEY_WINDOW_DAYS = env.int("EVALUATIONS_SURVEY_WINDOW_DAYS", default=3)
+EVALUATIONS_SURVEY_MIN_ANSWERS = env.int("EVALUATIONS_SURVEY_MIN_ANSWERS", default=5)
+# Non-responders are reminded once, this many hours before the survey closes.
+EVALUATIONS_SURVEY_REMIND_HOURS = env.int("EVALUATIONS_SURVEY_REMIND_HOURS", default=24)
+# An exam answer that arrives this many seconds after the deadline is still accepted (network).
+EVALUATIONS_EXAM_GRACE_SECONDS = env.int("EVALUATIONS_EXAM_GRACE_SECONDS", default=15)
+EVALUATIONS_IMPORT_MAX_BYTES = env.int("EVALUATIONS_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+EVALUATIONS_IMPORT_MAX_ROWS = env.int("EVALUATIONS_IMPORT_MAX_ROWS", default=5000)
+# The honours board (荣誉榜) of a person shows the winners under their ancestor at this depth
+# (1 = the whole organisation, 2 = their district or department …), plus their view scope.
+EVALUATIONS_HONOURS_DEPTH = env.int("EVALUATIONS_HONOURS_DEPTH", default=2)
+# Dotted paths of `hook(*, person, exam_id, passed_at)` called after a person passes an exam
+# (e.g. the courses app completing a course quiz), so evaluations never imports a higher app.
+EVALUATIONS_ON_EXAM_PASSED: list[str] = []
+HOME_PANELS.append("evaluations.views.panels.home_panel")
+DEMO_SEEDERS.append("evaluations.demo.seed")
+
+# --- Reports (报表中心) ------------------------------------------------------------------------------
+# Built files stay in the download centre this many days; a beat task deletes them after.
+REPORTS_FILE_TTL_DAYS = env.int("REPORTS_FILE_TTL_DAYS", default=7)
+# Bulk learning records (a zip of 学时证明) refuse subtrees with more people than this.
+REPORTS_BULK_MAX_PEOPLE = env.int("REPORTS_BULK_MAX_PEOPLE", default=3000)
+# PDFs are for printing: long lists stop after this many rows (the .xlsx has them all).
+REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=200)
+# Attendance exports may cover at most this many days.
+REPORTS_ATTENDANCE_MAX_DAYS = env.int("REPORTS_ATTENDANCE_MAX_DAYS", default=731)
+# A CJK font file (.ttf/.otf/.ttc) to embed in PDFs; empty: found with fc-match / known paths.
+REPORTS_PDF_FONT = env.str("REPORTS_PDF_FONT", default="")
+# The manager dashboard caches its figures this long (they cost one pass over the ledger).
+REPORTS_DASHBOARD_CACHE_SECONDS = env.int("REPORTS_DASHBOARD_CACHE_SECONDS", default=300)
+# A running build that has not reported progress for this long is taken over by a redelivery.
+REPORTS_STALE_SECONDS = env.int("REPORTS_STALE_SECONDS", default=15 * 60)
+# Report builds run on their own queue, so long builds never hold up rankings or reminders.
+CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "reports.tasks.*": {"queue": "reports"}}
+# How long the player's heartbeat token (issued when a lesson is opened) stays valid.
+COURSES_HEARTBEAT_TOKEN_SECONDS = env.int("COURSES_HEARTBEAT_TOKEN_SECONDS", default=8 * 60 * 60)
+# Seconds a course's shared page data (description, lessons, comments) stays cached; edits and
+# new comments drop it at once, and the counters on the page are always read live.
+COURSES_COURSE_CACHE_SECONDS = env.int("COURSES_COURSE_CACHE_SECONDS", default=600)
+# A passed exam that is a course's quiz completes the course (courses.services.quiz_exam_passed).
+EVALUATIONS_ON_EXAM_PASSED.append("courses.services.quiz_exam_passed")
