@@ -62,7 +62,9 @@ class SourceRuleForm(forms.Form):
     year = forms.IntegerField(label=_("From year"))
     counts_as = forms.ChoiceField(label=_("Counts as"), choices=RequiredOrElective.choices)
     cap_percent = PointsInput(
+        # xgettext:no-python-format
         label=_("Annual cap (% of requirement)"), required=False,
+        # xgettext:no-python-format
         help_text=_("E.g. 60: online courses count for at most 60 % of the requirement."),
     )
     cap_points = PointsInput(label=_("Annual cap (points)"), required=False)

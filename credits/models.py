@@ -260,6 +260,7 @@ class SourceRule(models.Model):
         default=RequiredOrElective.ELECTIVE,
     )
     cap_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("annual cap (% of requirement)"),
         max_digits=5,
         decimal_places=2,

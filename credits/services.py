@@ -567,6 +567,7 @@ def source_rule_save(
         errors["counts_as"] = [_("Choose required or elective.")]
     percent = _optional_points(cap_percent, "cap_percent", errors)
     if percent is not None and percent > 100:
+        # xgettext:no-python-format
         errors["cap_percent"] = [_("A cap is at most 100 % of the requirement.")]
     points = _optional_points(cap_points, "cap_points", errors)
     if errors:

@@ -218,6 +218,7 @@ class SourceRuleInputSerializer(StrictInputSerializer):
     counts_as = serializers.ChoiceField(choices=RequiredOrElective.choices, required=False,
                                         default=RequiredOrElective.ELECTIVE)
     cap_percent = PointsField(required=False, allow_null=True,
+                              # xgettext:no-python-format
                               help_text=_("At most this % of the requirement counts per year."))
     cap_points = PointsField(required=False, allow_null=True)
 
