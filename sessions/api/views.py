@@ -25,9 +25,11 @@ from sessions import checkin, exports, selectors, services
 from sessions.api import serializers as s
 from sessions.models import (
     Declaration,
+    Menu,
     MenuTopic,
     PlanItem,
     Session,
+    TeachingPlan,
     Track,
     Wish,
 )
@@ -106,6 +108,7 @@ class VenueViewSet(viewsets.ReadOnlyModelViewSet):
 class MenuViewSet(viewsets.ReadOnlyModelViewSet):
     """Annual menus (年度选学菜单): the caller's own units' published menus, and every menu
     in their scope."""
+    queryset = Menu.objects.none()  # for the schema; requests use get_queryset
 
     serializer_class = s.MenuSerializer
     filterset_fields = ["year", "status", "unit"]
@@ -149,6 +152,7 @@ class MenuViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class MenuTopicViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = MenuTopic.objects.none()  # for the schema; requests use get_queryset
     serializer_class = s.MenuTopicSerializer
     filterset_fields = ["menu", "track"]
 
@@ -168,6 +172,7 @@ class MenuTopicViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class WishViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Free-text wishes: the caller's own, plus those on menus the caller manages."""
+    queryset = Wish.objects.none()  # for the schema; requests use get_queryset
 
     serializer_class = s.WishSerializer
     filterset_fields = ["menu"]
@@ -203,6 +208,7 @@ class DeclarationFilter(filters.FilterSet):
 
 class DeclarationViewSet(viewsets.ReadOnlyModelViewSet):
     """Course declarations (课程申报): the caller's own and those from units in scope."""
+    queryset = Declaration.objects.none()  # for the schema; requests use get_queryset
 
     serializer_class = s.DeclarationSerializer
     filterset_class = DeclarationFilter
@@ -268,6 +274,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 class PlanViewSet(viewsets.ReadOnlyModelViewSet):
     """Teaching plans (基础教学计划)."""
+    queryset = TeachingPlan.objects.none()  # for the schema; requests use get_queryset
 
     serializer_class = s.PlanSerializer
     filterset_fields = ["year", "unit"]
@@ -300,6 +307,7 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class PlanItemViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = PlanItem.objects.none()  # for the schema; requests use get_queryset
     serializer_class = s.PlanItemSerializer
     filterset_fields = ["plan", "month"]
 
