@@ -302,9 +302,9 @@ def measure_reads(samples: int, admin_id: int, root_id: int) -> None:
     people = {p.pk: p for p in User.objects.filter(pk__in=picks).select_related("unit")}
     admin = User.objects.get(pk=admin_id)
     root = OrgUnit.objects.get(pk=root_id)
-    closed = Period(PeriodKind.YEAR, year.year - 1)  # a closed year: precomputed columns
-    _reads_of(closed, "precomputed columns", samples, picks, people, admin, root)
-    _reads_of(year, "live Redis sets" if live.enabled() else "precomputed columns", samples, picks, people,
+    closed = Period(PeriodKind.YEAR, year.year - 1)  # a closed year: read from the database
+    _reads_of(closed, "precomputed ranking steps", samples, picks, people, admin, root)
+    _reads_of(year, "live Redis sets" if live.enabled() else "precomputed ranking steps", samples, picks, people,
               admin, root)
 
 

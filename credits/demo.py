@@ -34,8 +34,9 @@ DEMO_KEY_PREFIX = "demo:"
 BATCH = 5_000
 
 # Annual requirements by demo cadre level name (管理办法: each level's yearly credits).
-REQUIREMENTS = {"厅局级": (50, 20), "处级": (50, 20), "科级": (40, 16), "一般干部": (40, 16)}
-DEFAULT_REQUIREMENT = (40, 16)
+REQUIREMENTS = {"厅局级": (30, 12), "处级": (30, 12), "科级": (24, 10), "一般干部": (24, 10)}
+DEFAULT_REQUIREMENT = (24, 10)
+AVERAGE_POINTS_PER_ENTRY = 0.85
 
 COURSES = (
     ("十八届四中全会关于全面推进依法治国的重大部署", 48),
@@ -81,8 +82,10 @@ def seed(*, staff_count: int, rng: random.Random, stdout: TextIO) -> None:
     written = 0
     batch: list[CreditEntry] = []
     now = timezone.now()
-    for person_id, unit_id, _level in people:
-        for entry in _entries_for(person_id, unit_id, admin_id, rng, now, this_year):
+    required = _required_by_level()
+    for person_id, unit_id, level_id in people:
+        target = required.get(level_id, DEFAULT_REQUIREMENT[0])
+        for entry in _entries_for(person_id, unit_id, admin_id, rng, now, this_year, target):
             batch.append(entry)
             if len(batch) >= BATCH:
                 written += _flush(batch)
@@ -90,6 +93,11 @@ def seed(*, staff_count: int, rng: random.Random, stdout: TextIO) -> None:
     for year in (this_year - 1, this_year):
         services.totals_rebuild(year=year)
     stdout.write(f"credits: {written} demo ledger entries for {len(people)} people; totals rebuilt\n")
+
+
+def _required_by_level() -> dict[int | None, int]:
+    names = dict(CadreLevel.objects.values_list("pk", "name"))
+    return {pk: REQUIREMENTS.get(name, DEFAULT_REQUIREMENT)[0] for pk, name in names.items()}
 
 
 def _flush(batch: list[CreditEntry]) -> int:
@@ -143,38 +151,44 @@ def _moment(rng: random.Random, year: int, now: datetime) -> datetime:
     return min(moment, now - timedelta(minutes=1))
 
 
-def _entries_for(person_id, unit_id, admin_id, rng: random.Random, now: datetime, this_year: int):
-    count = rng.randint(20, 40)
-    this_year_share = (now - datetime(this_year, 1, 1, tzinfo=portal_tz())).days / 365
-    for n in range(count):
-        year = this_year if rng.random() < 0.5 * (0.3 + this_year_share) else this_year - 1
-        moment = _moment(rng, year, now)
-        roll = rng.random()
-        if roll < 0.62:
-            title, minutes = rng.choice(COURSES)
-            kind, points, label = SourceKind.COURSE, selectors.course_points(minutes=minutes), f"课程：《{title}》"
-        elif roll < 0.84:
-            kind, points, label = SourceKind.ATTENDANCE, Decimal("1.00"), rng.choice(CLASSES)
-        elif roll < 0.96:
-            kind, points, label = SourceKind.EXAM, Decimal("1.00"), f"全员法制网上月考（{moment:%Y年%m月}）"
-        elif roll < 0.985:
-            kind, points, label = SourceKind.LECTURE, Decimal("2.00"), "主讲：" + rng.choice(CLASSES)
-        else:
-            _code, name, points = rng.choice(AWARDS)
-            kind, label = SourceKind.AWARD, f"{name}（{year - 1}年度）"
-        yield CreditEntry(
-            person_id=person_id,
-            unit_id=unit_id,
-            source_kind=kind,
-            source_ref=f"demo:{kind}:{n}",
-            label=label,
-            points=points,
-            occurred_at=moment,
-            created_at=now,
-            created_by_id=None,
-            reason="",
-            idempotency_key=f"{DEMO_KEY_PREFIX}{person_id}:{n}",
-        )
+def _entries_for(person_id, unit_id, admin_id, rng: random.Random, now: datetime, this_year: int, target: int):
+    """About a year's requirement of causes last year and the share of it due so far this
+    year, times a diligence that differs per person: most are on track, some are not."""
+    diligence = rng.choice((0.6, 0.85, 1.0, 1.05, 1.1, 1.2, 1.35))
+    per_year = target * diligence / AVERAGE_POINTS_PER_ENTRY
+    elapsed = (now - datetime(this_year, 1, 1, tzinfo=portal_tz())).days / 365
+    counts = {this_year - 1: round(per_year * rng.uniform(0.9, 1.1)), this_year: round(per_year * elapsed)}
+    n = 0
+    for year, count in counts.items():
+        for _ in range(count):
+            n += 1
+            moment = _moment(rng, year, now)
+            roll = rng.random()
+            if roll < 0.5:
+                title, minutes = rng.choice(COURSES)
+                kind, points, label = SourceKind.COURSE, selectors.course_points(minutes=minutes), f"课程：《{title}》"
+            elif roll < 0.8:
+                kind, points, label = SourceKind.ATTENDANCE, Decimal("1.00"), rng.choice(CLASSES)
+            elif roll < 0.95:
+                kind, points, label = SourceKind.EXAM, Decimal("1.00"), f"全员法制网上月考（{moment:%Y年%m月}）"
+            elif roll < 0.985:
+                kind, points, label = SourceKind.LECTURE, Decimal("2.00"), "主讲：" + rng.choice(CLASSES)
+            else:
+                _code, name, points = rng.choice(AWARDS)
+                kind, label = SourceKind.AWARD, f"{name}（{year - 1}年度）"
+            yield CreditEntry(
+                person_id=person_id,
+                unit_id=unit_id,
+                source_kind=kind,
+                source_ref=f"demo:{kind}:{n}",
+                label=label,
+                points=points,
+                occurred_at=moment,
+                created_at=now,
+                created_by_id=None,
+                reason="",
+                idempotency_key=f"{DEMO_KEY_PREFIX}{person_id}:{n}",
+            )
     if admin_id and rng.random() < 0.03:
         yield CreditEntry(
             person_id=person_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -178,6 +178,3 @@ def period_from_key(key: str) -> Period:
         return Period(PeriodKind.MONTH, year, int(match["month"]))
     return Period(PeriodKind.YEAR, year)
 
-
-def day_after(moment: date) -> date:
-    return moment + timedelta(days=1)

@@ -211,7 +211,6 @@ class YearSummary:
     distinguishes_required: bool
     rank: RankInfo | None = None
     entries: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def _percent(part: Decimal, whole: Decimal | None) -> int:
@@ -323,6 +322,19 @@ def entries_visible_to(viewer: User) -> QuerySet[CreditEntry]:
     return entries_with_context().filter(person__in=people.values("pk")).select_related("person")
 
 
+def person_totals_visible_to(viewer: User, *, period_keys: list[str]) -> QuerySet[PersonTotal]:
+    """Precomputed per-person totals of the given periods for everyone the viewer may see.
+
+    For reports that need many people's sums (a quarter's months and the year to date,
+    say): a few rows per person instead of their ledger. Each row has `person_id`,
+    `period` (``2025``, ``2025-Q3``, ``2025-07``), the raw `src_*` sums per source,
+    `total` (caps applied on year rows) and `entries`. Nobody without credits in a
+    period has a row for it.
+    """
+    people = org_selectors.people_in_scope(viewer)
+    return PersonTotal.objects.filter(period__in=list(period_keys), person__in=people.values("pk"))
+
+
 def adjustments_visible_to(viewer: User) -> QuerySet[CreditEntry]:
     """Manual adjustments (and their reversals) of people in the viewer's manage scope."""
     people = org_selectors.people_in_scope(viewer, access="manage")
@@ -377,6 +389,7 @@ class RankingPage:
     live: bool = False
     masked: bool = False
     message: str = ""
+    ranked: int = 0  # everyone in the ranking, whatever the viewer may page through
 
     @property
     def has_previous(self) -> bool:
@@ -468,6 +481,7 @@ def people_ranking(
                 ]
             )
             rows = _competition_ranks(fetched, offset, start, scope, period, is_root, is_leaf)
+    result.ranked = result.count
     if mode == RankingVisibility.TOP_N:
         result.count = min(result.count, top_n)
     result.has_next = window is not None and result.count > page * page_size
@@ -596,6 +610,7 @@ def units_ranking(
         )
     ranked = ranked.order_by("r", "unit__path").select_related("unit")
     result.count = ranked.count()
+    result.ranked = result.count
     window = _window(mode, top_n, page, page_size)
     if mode == RankingVisibility.TOP_N:
         result.count = min(result.count, top_n)

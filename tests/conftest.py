@@ -29,6 +29,32 @@ def _fast_and_isolated(settings, request):
     cache.clear()
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _migration_seed_rows(request):
+    """Transactional tests start from flushed tables: put back the rows migrations seed.
+
+    (Django's `serialized_rollback` would do this but collides with the content types
+    that a previous flush re-creates, so the seed functions are simply run again; they
+    are idempotent.)
+    """
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        from importlib import import_module
+
+        from django.apps import apps as django_apps
+
+        import_module("evaluations.migrations.0002_default_award_types").create(django_apps, None)
+        import_module("sessions.migrations.0002_default_tracks").add_tracks(django_apps, None)
+    yield
+
+
 @pytest.fixture
 def celery_worker_live(transactional_db):
     """A real Celery worker (in a thread) consuming from Redis; needs REDIS_URL."""

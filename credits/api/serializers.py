@@ -158,6 +158,7 @@ class RankingOutputSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=RankingVisibility.choices, read_only=True,
                                          help_text=_("What your organisation lets you see."))
     count = serializers.IntegerField(read_only=True, help_text=_("Rows you may page through."))
+    ranked = serializers.IntegerField(read_only=True, help_text=_("Everyone in the ranking."))
     page = serializers.IntegerField(read_only=True)
     has_next = serializers.BooleanField(read_only=True)
     live = serializers.BooleanField(read_only=True, help_text=_("Read from the live ranking."))

@@ -220,3 +220,13 @@ def test_a_second_organisation_is_ranked_apart(cast, award):
     award(cast.learner, "1", when=local(2025, 4, 1, 9))
     assert selectors.person_rank(cast.learner, Y2025).rank_org == 1
     assert selectors.person_rank(stranger, Y2025).rank_org == 1
+
+
+def test_person_totals_for_reports_are_scoped(cast, award):
+    award(cast.inside, "2", when=local(2025, 7, 1, 9))
+    award(cast.outside, "3", when=local(2025, 7, 1, 9))
+    rows = selectors.person_totals_visible_to(cast.manager, period_keys=["2025", "2025-07"])
+    assert {(r.person_id, r.period, r.total) for r in rows} == {
+        (cast.inside.pk, "2025", Decimal("2.00")), (cast.inside.pk, "2025-07", Decimal("2.00"))
+    }
+    assert selectors.person_totals_visible_to(cast.learner, period_keys=["2025"]).count() == 0

@@ -1,8 +1,8 @@
 """Once means once under concurrency: 50 simultaneous submissions of one person's survey
 store exactly one; 50 simultaneous confirmations of an award credit once. Threads need a
 real database server: these run on PostgreSQL (DATABASE_URL), and a sequential double
-submission is checked on every database. `serialized_rollback` puts back the rows the
-migrations seed (award types, tracks) after the transactional tests empty the tables."""
+submission is checked on every database. The rows the migrations seed (award types,
+tracks) are put back for transactional tests by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def _race(work) -> Counter:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_submissions_of_one_person_store_exactly_one():
     tree = OrgTree()
     session = closed_class(host=tree.district_a, lecturer=UserFactory(unit=tree.district_a), attendees=2)
@@ -75,7 +75,7 @@ def test_fifty_concurrent_submissions_of_one_person_store_exactly_one():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fifty_people_answering_at_once_are_all_counted():
     tree = OrgTree()
     session = closed_class(host=tree.district_a, attendees=THREADS)
@@ -94,7 +94,7 @@ def test_fifty_people_answering_at_once_are_all_counted():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_confirmations_credit_the_award_once():
     tree = OrgTree()
     admin = UserFactory(unit=tree.district_a)
