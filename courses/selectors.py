@@ -62,6 +62,7 @@ from courses.models import (
 from credits import selectors as credit_selectors
 from org import selectors as org_selectors
 from org.models import CadreLevel, OrgUnit, User, prefix_q
+from org.models import ancestor_paths as org_ancestor_paths
 
 CATALOG_PAGE_SIZE = 24
 CATALOG_VERSION_KEY = "courses:catalog-version"
@@ -74,15 +75,12 @@ def ancestor_paths(unit: OrgUnit | None) -> list[str]:
     """Materialised paths of `unit` and all its ancestors (empty for no unit)."""
     if unit is None:
         return []
-    step = OrgUnit.steplen
-    return [unit.path[:i] for i in range(step, len(unit.path) + 1, step)]
+    return org_ancestor_paths(unit.path)
 
 
 def user_ancestor_paths(user: User) -> list[str]:
     """Paths of the person's unit and its ancestors (from the cached unit path: no query)."""
-    path = unit_path(user.unit_id)
-    step = OrgUnit.steplen
-    return [path[:i] for i in range(step, len(path) + 1, step)]
+    return org_ancestor_paths(unit_path(user.unit_id))
 
 
 def _owner_visible_q(user: User) -> Q:

@@ -34,7 +34,7 @@ from credits.models import (
 from credits.periods import Period, current_periods, local_today
 from credits.rules import Rules, q2, rules_for_year
 from org import selectors as org_selectors
-from org.models import OrgUnit, User
+from org.models import OrgUnit, User, ancestor_paths
 
 ZERO = Decimal("0.00")
 
@@ -135,7 +135,7 @@ def ranking_scopes(viewer: User) -> list[OrgUnit]:
     q = Q(pk__in=[])
     if viewer.unit_id:
         unit = viewer.unit
-        q |= Q(path__in=[unit.path[:i] for i in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)])
+        q |= Q(path__in=ancestor_paths(unit.path))
     for path in scope.view:
         q |= Q(path__startswith=path)
         # The organisation an admin works in can be ranked as a whole too.

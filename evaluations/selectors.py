@@ -50,7 +50,7 @@ from evaluations.models import (
     SurveyTemplate,
 )
 from org import selectors as org_selectors
-from org.models import OrgUnit, User, prefix_q
+from org.models import OrgUnit, User, ancestor_paths, prefix_q
 from sessions import selectors as session_selectors
 from sessions.models import Session
 
@@ -101,8 +101,7 @@ def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
 
 
 def _ancestor_paths(path: str) -> list[str]:
-    step = OrgUnit.steplen
-    return [path[:i] for i in range(step, len(path) + 1, step)]
+    return ancestor_paths(path)
 
 
 # --- Surveys: the question set and the window -----------------------------------------------

@@ -21,6 +21,12 @@ def prefix_q(field: str, paths: Iterable[str]) -> Q:
     return q
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """A unit's own path and its ancestors' paths: the prefixes of its materialised path."""
+    step = OrgUnit.steplen
+    return [path[:i] for i in range(step, len(path) + 1, step)]
+
+
 class OrgUnitQuerySet(MP_NodeQuerySet):
     def within(self, paths: Iterable[str] | None) -> OrgUnitQuerySet:
         """Units inside any of the subtrees rooted at `paths` (None = no restriction)."""

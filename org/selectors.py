@@ -18,7 +18,17 @@ from typing import Literal
 
 from django.db.models import Count, Q, QuerySet
 
-from org.models import CadreLevel, Feedback, Notification, OrgUnit, Role, RoleGrant, User, prefix_q
+from org.models import (
+    CadreLevel,
+    Feedback,
+    Notification,
+    OrgUnit,
+    Role,
+    RoleGrant,
+    User,
+    ancestor_paths,
+    prefix_q,
+)
 
 Access = Literal["view", "manage"]
 
@@ -146,7 +156,7 @@ def unit_full_name(unit: OrgUnit) -> str:
     """"市/区/街道" for one unit (one query for its ancestors)."""
     names = list(
         OrgUnit.objects.filter(
-            path__in=[unit.path[:i] for i in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
+            path__in=ancestor_paths(unit.path)
         )
         .order_by("depth")
         .values_list("name", flat=True)
@@ -178,11 +188,10 @@ def feedback_visible_to(user: User) -> QuerySet[Feedback]:
 
 def admins_of_unit(unit: OrgUnit) -> QuerySet[User]:
     """Active unit admins whose grant covers `unit` (on it or on an ancestor)."""
-    ancestor_paths = [unit.path[:i] for i in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
     return User.objects.filter(
         is_active=True,
         grants__role=Role.UNIT_ADMIN,
-        grants__unit__path__in=ancestor_paths,
+        grants__unit__path__in=ancestor_paths(unit.path),
     ).distinct()
 
 
@@ -246,19 +255,15 @@ def unit_lineages(units: Iterable[OrgUnit]) -> dict[int, UnitLineage]:
     units of a page of people) needs one `path IN (...)` read, never a query per row.
     """
     units = [u for u in units if u is not None]
-    step = OrgUnit.steplen
-
-    def ancestry(path: str) -> list[str]:
-        return [path[:i] for i in range(step, len(path) + 1, step)]
-
-    wanted = {p for u in units for p in ancestry(u.path)}
+    wanted = {p for u in units for p in ancestor_paths(u.path)}
     if not wanted:
         return {}
     rows = OrgUnit.objects.filter(path__in=wanted).values_list("path", "pk", "name")
     by_path = {path: (pk, name) for path, pk, name in rows}
     lineages: dict[int, UnitLineage] = {}
     for unit in units:
-        names = [by_path[p][1] for p in ancestry(unit.path) if p in by_path]
+        names = [by_path[p][1] for p in ancestor_paths(unit.path) if p in by_path]
+        step = OrgUnit.steplen
         parent = by_path.get(unit.path[:-step]) if len(unit.path) > step else None
         lineages[unit.pk] = UnitLineage(
             parent_id=parent[0] if parent else None, full_name="/".join(names)

@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 
 from org import selectors as org_selectors
 from org.models import OrgUnit, User
+from org.models import ancestor_paths as org_ancestor_paths
 from sessions.models import (
     Attendance,
     Courseware,
@@ -44,8 +45,7 @@ from sessions.models import (
 
 def ancestor_paths(path: str) -> list[str]:
     """The materialised paths of a unit and all its ancestors."""
-    step = OrgUnit.steplen
-    return [path[:i] for i in range(step, len(path) + 1, step)]
+    return org_ancestor_paths(path)
 
 
 # --- Programme settings -----------------------------------------------------------------
