@@ -7,6 +7,7 @@ embedded default needs no broker and no worker; with it, workers consume from Re
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learning_portal.settings")
 
@@ -22,3 +23,18 @@ def _load_schedule() -> None:
 
 
 _load_schedule()
+
+
+@worker_init.connect
+@beat_init.connect
+def _require_secrets(**kwargs) -> None:
+    """A worker or beat signs and sends on the portal's behalf: refuse without secrets."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from learning_portal.startup import require_production_secrets
+
+    try:
+        require_production_secrets()
+    except ImproperlyConfigured as exc:
+        # Celery logs and ignores exceptions from signal receivers; only an exit stops it.
+        raise SystemExit(str(exc)) from exc
