@@ -126,7 +126,7 @@ def build_data() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from courses import demo, services
+    from courses import demo, selectors, services
     from courses.models import Course, Enrolment
     from org import demo as org_demo
     from org.models import User
@@ -147,7 +147,8 @@ def build_data() -> None:
     online = list(Course.objects.filter(status="online").values_list("pk", flat=True))
     state = {"users": [], "courses": online}
     for user in users:
-        course = Course.objects.get(pk=rng.choice(online))
+        visible = set(selectors.courses_visible_to(user).values_list("pk", flat=True))
+        course = Course.objects.get(pk=rng.choice([pk for pk in online if pk in visible]))
         services.course_enrol(person=user, course=course)
         lesson = course.lessons.order_by("-duration_seconds").first()
         progress = services.lesson_start(person=user, lesson=lesson, now=timezone.now())

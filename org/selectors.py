@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from org.models import (
@@ -37,6 +38,7 @@ VIEW_ROLES = frozenset({Role.UNIT_ADMIN, Role.MANAGER, Role.CLASS_TEACHER})
 MANAGE_ROLES = frozenset({Role.UNIT_ADMIN})
 
 _CACHE_ATTR = "_org_scope_cache"
+_UNREAD_ATTR = "_org_unread_count"
 
 
 def _collapse(paths: list[str]) -> tuple[str, ...]:
@@ -73,7 +75,11 @@ class Scope:
 
 
 def scope_for(user: User) -> Scope:
-    """The user's scope, computed once per user object (i.e. once per request)."""
+    """The user's scope, computed once per user object (i.e. once per request).
+
+    The same round trip counts the user's unread notices, which every page's chrome
+    shows (`unread_notification_count` then needs no query of its own).
+    """
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
@@ -82,7 +88,8 @@ def scope_for(user: User) -> Scope:
     elif user.is_superuser:
         scope = Scope(view=None, manage=None, roles=frozenset({"system_admin"}))
     else:
-        grants = list(RoleGrant.objects.filter(user=user).values_list("role", "unit__path"))
+        grants, unread = _grants_and_unread(user.pk)
+        setattr(user, _UNREAD_ATTR, unread)
         scope = Scope(
             view=_collapse([path for role, path in grants if role in VIEW_ROLES]),
             manage=_collapse([path for role, path in grants if role in MANAGE_ROLES]),
@@ -92,10 +99,32 @@ def scope_for(user: User) -> Scope:
     return scope
 
 
+def _grants_and_unread(user_id: int) -> tuple[list[tuple[str, str]], int]:
+    """The user's (role, unit path) grants and their unread notice count, in one query."""
+    grant, unit, notice = RoleGrant._meta.db_table, OrgUnit._meta.db_table, Notification._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.role, u.path, 0 FROM {grant} g JOIN {unit} u ON u.id = g.unit_id "  # noqa: S608
+            f"WHERE g.user_id = %s "
+            f"UNION ALL SELECT NULL, NULL, COUNT(*) FROM {notice} "
+            f"WHERE recipient_id = %s AND read_at IS NULL",
+            [user_id, user_id],
+        )
+        rows = cursor.fetchall()
+    grants = [(role, path) for role, path, _n in rows if role is not None]
+    unread = next((int(n) for role, _path, n in rows if role is None), 0)
+    return grants, unread
+
+
 def forget_scope(user: User) -> None:
-    """Drop the cached scope after the user's grants changed."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    """Drop the cached scope (and unread count) after the user's grants changed."""
+    for attr in (_CACHE_ATTR, _UNREAD_ATTR):
+        user.__dict__.pop(attr, None)
+
+
+def forget_unread_count(user: User) -> None:
+    """Drop the unread count cached on this user object after their notices changed."""
+    user.__dict__.pop(_UNREAD_ATTR, None)
 
 
 def units_in_scope(user: User, *, access: Access = "view") -> QuerySet[OrgUnit]:
@@ -172,6 +201,10 @@ def unit_tree_with_counts(user: User) -> list[OrgUnit]:
 
 
 def unread_notification_count(user: User) -> int:
+    """Unread notices of `user`; counted along with the scope when that was computed."""
+    cached = getattr(user, _UNREAD_ATTR, None)
+    if cached is not None:
+        return cached
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 

@@ -258,6 +258,8 @@ def notification_send(
             for p in people
         ]
     )
+    for person in people:
+        selectors.forget_unread_count(person)
     if settings.NOTIFY_BY_EMAIL:
         from org.tasks import email_notifications
 
@@ -272,7 +274,9 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> 
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
-    return unread.update(read_at=timezone.now())
+    marked = unread.update(read_at=timezone.now())
+    selectors.forget_unread_count(user)
+    return marked
 
 
 # --- Feedback (意见建议) -------------------------------------------------------------------

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from org.middleware import REFRESHED_KEY
 from tests.factories import OrgUnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,19 +223,60 @@ def test_the_lockout_page_speaks_chinese(client, person):
 
 def test_idle_session_expiry_is_configured():
     assert 0 < settings.SESSION_COOKIE_AGE <= 8 * 60 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert 0 < settings.SESSION_REFRESH_SECONDS <= settings.SESSION_COOKIE_AGE // 10
+    # Not a database write per page view: the idle middleware refreshes instead.
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert "org.middleware.IdleSessionMiddleware" in settings.MIDDLEWARE
 
 
-def test_every_request_pushes_the_expiry_and_an_idle_session_is_logged_out(client, person):
+def _stored_expiry(client) -> dt.datetime:
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def _age_refresh_mark(client, seconds: int) -> None:
+    """Pretend the session was last refreshed `seconds` ago (as if time had passed)."""
+    session = client.session
+    session[REFRESHED_KEY] -= seconds
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE - seconds)
+    )
+
+
+def test_activity_pushes_the_expiry_at_most_once_per_refresh_interval(client, person):
     client.force_login(person)
     client.get("/")
-    session = Session.objects.get(session_key=client.session.session_key)
     expected = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    assert abs((session.expire_date - expected).total_seconds()) < 30
+    assert abs((_stored_expiry(client) - expected).total_seconds()) < 30
 
-    Session.objects.filter(pk=session.pk).update(
-        expire_date=timezone.now() - dt.timedelta(seconds=1)
-    )
+    # Within the interval: pages are served without writing the session.
+    _age_refresh_mark(client, 10)
+    before = _stored_expiry(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/notifications/").status_code == 200
+    assert _stored_expiry(client) == before
+    assert not [q for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+
+    # Past the interval: the next request saves the session with a fresh expiry.
+    _age_refresh_mark(client, settings.SESSION_REFRESH_SECONDS + 5)
+    client.get("/notifications/")
+    expected = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    assert abs((_stored_expiry(client) - expected).total_seconds()) < 30
+
+
+def test_anonymous_requests_store_no_session(client):
+    client.get(LOGIN)
+    client.get("/healthz")
+    assert Session.objects.count() == 0
+
+
+def test_an_idle_session_is_logged_out(client, person):
+    client.force_login(person)
+    client.get("/")
+    key = client.session.session_key
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    # With Redis the session is also cached; its cache entry expires at the same moment.
+    cache.delete(cached_db.KEY_PREFIX + key)
 
     response = client.get("/")
     assert response.status_code == 302
