@@ -185,6 +185,18 @@ def make_sessions(state: dict) -> None:
         entry["token"] = player.heartbeat_token(person_id=user.pk, lesson_id=entry["lesson"])
 
 
+def add_visible_courses(state: dict) -> None:
+    """The online courses each bench user may open (a course page of any other is a 404)."""
+    from courses import selectors
+    from org.models import User
+
+    people = User.objects.in_bulk([u["id"] for u in state["users"]])
+    online = set(state["courses"])
+    for entry in state["users"]:
+        visible = selectors.courses_visible_to(people[entry["id"]]).values_list("pk", flat=True)
+        entry["visible"] = sorted(online.intersection(visible))
+
+
 def heartbeat_queries() -> int:
     """Queries of one heartbeat, counted in-process against PostgreSQL."""
     from django.db import connection
@@ -217,6 +229,7 @@ class Target:
         # than the rest), as a catalog's traffic does.
         weights = [1 / (rank + 1) for rank in range(len(state["courses"]))]
         self.cum_weights = list(itertools.accumulate(weights))
+        self.visible = {u["id"]: set(u["visible"]) for u in state["users"]}
 
     def request(self, client_no: int) -> bytes:
         users = self.state["users"]
@@ -235,7 +248,11 @@ class Target:
             return _get(path, user["session"])
         if self.name == "course":
             user = users[user_index]
-            course = self.rng.choices(self.state["courses"], cum_weights=self.cum_weights)[0]
+            visible = self.visible[user["id"]]
+            while True:  # popular courses first, among those this learner may open
+                course = self.rng.choices(self.state["courses"], cum_weights=self.cum_weights)[0]
+                if course in visible:
+                    break
             return _get(f"/courses/{course}/", user["session"])
         # Heartbeats: each client owns its own learners, so no two requests race on one row.
         slot = client_no + 32 * self.rng.randrange(max(1, len(users) // 32))
@@ -346,6 +363,7 @@ def main() -> None:
     queries = heartbeat_queries()
     state = json.loads(STATE.read_text())
     make_sessions(state)
+    add_visible_courses(state)
     proc = start_gunicorn()
     try:
         results = {}
