@@ -52,25 +52,14 @@ FLUSH_GRACE_MINUTES = 2
 BUCKET_TTL_SECONDS = 7 * 24 * 60 * 60
 
 
-_client_for: dict[int, object] = {}
-
-
 def _redis_client():
-    """The redis-py client behind Django's default cache when it is Redis, else None.
-
-    Kept per cache object: Django builds a new client object for every cache call, which
-    costs more than the round trip itself on a page view (the connection pool is shared
-    and copes with forked workers).
-    """
+    """The redis-py client behind Django's default cache when it is Redis, else None."""
     from django.core.cache.backends.redis import RedisCache
 
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return None
-    client = _client_for.get(id(cache))
-    if client is None:
-        client = _client_for[id(cache)] = cache._cache.get_client(write=True)
-    return client
+    return cache._cache.get_client(write=True)
 
 
 def _key(name: str) -> str:

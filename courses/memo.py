@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-MAX_ENTRIES = 512
+MAX_ENTRIES = 2048  # a few thousand small values (≤ ~10 KB each), each kept ≤ 10 s
 VERSION_SECONDS = 1.0
 
 _lock = threading.Lock()

@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 
 from courses import selectors
 from courses.selectors import CatalogRow
+from courses.templatetags.courses_tags import percent_of
 
 _PLACEHOLDER = re.compile(r"<!--([bp]):(\d+)-->")
+_LESSON_PLACEHOLDER = re.compile(r"<!--([iw]):(\d+)-->")
 
 
 def cached_fragment(key: str, template: str, context: dict, *, seconds: int | None = None) -> str:
@@ -83,3 +85,34 @@ def personalise(html: str, rows: list[CatalogRow]) -> SafeString:
         return required_badge(row.is_required, row.deadline) if match.group(1) == "b" else progress_html(row)
 
     return mark_safe(_PLACEHOLDER.sub(fill, html))  # noqa: S308 - built from escaped fragments
+
+
+def lesson_list(key: str, course_pk: int, lessons: list, *, linked: bool, seconds: int | None = None) -> SafeString:
+    """The course page's lesson list: shared HTML (cached under `key`), this person's marks.
+
+    `lessons` are `selectors.course_detail`'s `lesson_rows` (with `my_watched`, `my_done`);
+    `linked` is whether the titles open the player (enrolled, course online).
+    """
+    html = cached_fragment(
+        f"{key}:lessons:{int(linked)}",
+        "courses/_lesson_list.html",
+        {"lessons": lessons, "linked": linked, "course_pk": course_pk},
+        seconds=seconds,
+    )
+    by_id = {lesson.pk: lesson for lesson in lessons}
+
+    def fill(match: re.Match) -> str:
+        lesson = by_id.get(int(match.group(2)))
+        if lesson is None:
+            return ""
+        if match.group(1) == "w":
+            if lesson.my_watched and not lesson.my_done:
+                return f"{percent_of(lesson.my_watched, lesson.duration_seconds)}% · "
+            return ""
+        if lesson.my_done:
+            return format_html('<i class="bi bi-check-circle-fill text-success" title="{}"></i>', _("done"))
+        if lesson.kind == "document":
+            return '<i class="bi bi-file-earmark-text"></i>'
+        return '<i class="bi bi-play-circle"></i>'
+
+    return mark_safe(_LESSON_PLACEHOLDER.sub(fill, html))  # noqa: S308 - built from escaped fragments

@@ -106,6 +106,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     comments = fragments.cached_fragment(
         f"{key}:comments", "courses/_course_comments.html", {"comments": course.comments}, seconds=seconds
     )
+    lessons_html = fragments.lesson_list(
+        key, course.pk, lessons, linked=bool(enrolment) and course.status == Course.Status.ONLINE, seconds=seconds
+    )
     head = head.replace("<!--required-->", fragments.required_badge(course.is_required, course.deadline), 1)
     head = head.replace("<!--counters-->", fragments.course_counters(course), 1)
     return render(
@@ -115,7 +118,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "head_html": mark_safe(head),  # noqa: S308 - rendered by our templates, escaped there
             "comments_html": mark_safe(comments),  # noqa: S308
-            "lessons": lessons,
+            "lessons_html": lessons_html,
             "next_lesson": next_lesson,
             "enrolment": enrolment,
             "can_manage": selectors.can_manage_course(request.user, course),
