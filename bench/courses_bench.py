@@ -305,15 +305,17 @@ async def _load(target: Target, clients: int, seconds: float) -> dict:
             if status == 200:
                 latencies.append(took)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(client(i) for i in range(clients)))
     elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu
     ok = statuses.get(200, 0)
     return {
         "rps": ok / elapsed,
         "median_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p95_ms": (sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000) if latencies else float("nan"),
         "ok": ok,
+        "gen_cpu": cpu / elapsed,  # the load generator's own share of one core
         "errors": {k: v for k, v in statuses.items() if k != 200},
     }
 
@@ -382,10 +384,10 @@ def main() -> None:
     base = results[("baseline", 32)]["rps"]
     print(f"\ncourses bench: {STAFF:,} people, {COURSES:,} courses, gunicorn {WORKERS} sync workers, PostgreSQL + Redis, "
           f"{args.seconds:.0f} s per measurement\n")
-    print(f"{'target':<10} {'clients':>7} {'req/s':>8} {'of base':>8} {'median ms':>10} {'p95 ms':>8}  errors")
+    print(f"{'target':<10} {'clients':>7} {'req/s':>8} {'of base':>8} {'median ms':>10} {'p95 ms':>8} {'gen cpu':>8}  errors")
     for (name, clients), r in results.items():
         ratio = r["rps"] / base if base else 0
-        print(f"{name:<10} {clients:>7} {r['rps']:>8.0f} {ratio:>7.0%} {r['median_ms']:>10.1f} {r['p95_ms']:>8.1f}  {r['errors'] or ''}")
+        print(f"{name:<10} {clients:>7} {r['rps']:>8.0f} {ratio:>7.0%} {r['median_ms']:>10.1f} {r['p95_ms']:>8.1f} {r['gen_cpu']:>8.0%}  {r['errors'] or ''}")
     checks = [
         ("catalog ≥ 1/4 of baseline at 32 clients", results[("catalog", 32)]["rps"] >= base / 4),
         ("course page ≥ 1/4 of baseline at 32 clients", results[("course", 32)]["rps"] >= base / 4),
