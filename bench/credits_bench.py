@@ -326,10 +326,11 @@ def _reads_of(period, path: str, samples: int, picks: list[int], people: dict, a
         pid = next(it2)
         total, unit_id = totals.get(pid, (Decimal(0), people[pid].unit_id))
         with connection.cursor() as c:
-            c.execute("SELECT count(*) FROM credits_persontotal WHERE period = %s AND root_id = %s AND total > %s",
+            # rank_total: the indexed copy of the totals (see PersonTotal.rank_total).
+            c.execute("SELECT count(*) FROM credits_persontotal WHERE period = %s AND root_id = %s AND rank_total > %s",
                       [period.key, root.pk, total])
             c.fetchone()
-            c.execute("SELECT count(*) FROM credits_persontotal WHERE period = %s AND unit_id = %s AND total > %s",
+            c.execute("SELECT count(*) FROM credits_persontotal WHERE period = %s AND unit_id = %s AND rank_total > %s",
                       [period.key, unit_id, total])
             c.fetchone()
 
@@ -366,10 +367,10 @@ def _reads_of(period, path: str, samples: int, picks: list[int], people: dict, a
     def raw_top_precomputed():
         with connection.cursor() as c:
             c.execute(
-                "SELECT t.person_id, u.name, t.total, o.name FROM credits_persontotal t "
+                "SELECT t.person_id, u.name, t.rank_total, o.name FROM credits_persontotal t "
                 "JOIN org_user u ON u.id = t.person_id LEFT JOIN org_orgunit o ON o.id = t.unit_id "
                 "WHERE t.period = %s AND t.root_id = %s AND u.is_active "
-                "ORDER BY t.total DESC, t.person_id LIMIT 50",
+                "ORDER BY t.rank_total DESC, t.person_id LIMIT 50",
                 [period.key, root.pk],
             )
             c.fetchall()

@@ -90,57 +90,75 @@ def is_synced(period: Period) -> bool:
 
 def forget_memo() -> None:
     """Forget what this process remembers about loaded sets (tests flush Redis between runs)."""
+    global _live_keys_memo
     _synced_memo.clear()
+    _live_keys_memo = (0.0, frozenset())
 
 
 READ_MEMO_SECONDS = 1.0
 _synced_memo: dict[str, tuple[float, bool]] = {}
-SYNCED_MEMO_SECONDS = 5.0
 
 
-def _synced_flags(r, period_keys: list[str]) -> list[bool]:
-    """Which periods have loaded live sets, remembered for a few seconds per process.
+# One round trip per award: for each period, if its sets are loaded (synced marker),
+# set the person's score in the organisation and unit sets. KEYS come in threes —
+# (synced marker, organisation set or '', unit set or '') — with one score per three.
+_PUSH_LUA = """
+local pushed = 0
+for i = 1, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local score = ARGV[(i - 1) / 3 + 2]
+    if KEYS[i + 1] ~= '' then redis.call('ZADD', KEYS[i + 1], score, ARGV[1]) end
+    if KEYS[i + 2] ~= '' then redis.call('ZADD', KEYS[i + 2], score, ARGV[1]) end
+    pushed = pushed + 1
+  end
+end
+return pushed
+"""
 
-    A push to a set that a sync is about to replace is harmless, and the sync that
-    (re)loads a set is followed by the rank refresh every award schedules, so a stale
-    answer here costs nothing; asking Redis on every award would cost a round trip.
-    """
+
+_live_keys_memo: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def _live_keys() -> frozenset[str]:
+    """Keys of the current year, quarter and month, recomputed at most once a second."""
+    global _live_keys_memo
     now = time.monotonic()
-    missing = [k for k in period_keys if _synced_memo.get(k, (0.0, False))[0] < now]
-    if missing:
-        for key, flag in zip(missing, r.mget([_synced_key(k) for k in missing]), strict=True):
-            _synced_memo[key] = (now + SYNCED_MEMO_SECONDS, bool(flag))
-    return [_synced_memo[k][1] for k in period_keys]
+    if _live_keys_memo[0] <= now:
+        _live_keys_memo = (now + 1.0, frozenset(p.key for p in current_periods()))
+    return _live_keys_memo[1]
 
 
 def push(
     *, person_id: int, root_id: int | None, unit_id: int | None, totals: dict[str, Decimal]
-) -> None:
-    """Set the person's new totals in the synced live sets of their periods (one round trip)."""
-    if not enabled():
-        return
+) -> int:
+    """Set the person's new totals in the synced live sets of their periods.
+
+    One script call (one round trip, one command to encode): the synced markers are
+    checked inside Redis, so a set that is not loaded is never written to. Returns the
+    number of periods pushed.
+    """
+    if not enabled() or (root_id is None and unit_id is None):
+        return 0
     try:
-        r = client()
-        live_keys = {c.key for c in current_periods()}
-        keys = [p for p in totals if p in live_keys]
-        if not keys:
-            return
-        pipe = r.pipeline(transaction=False)
-        queued = False
-        for period, synced in zip(keys, _synced_flags(r, keys), strict=True):
-            if not synced:
+        live_keys = _live_keys()
+        prefix = f"{_prefix()}:rk:"
+        keys: list[str] = []
+        args: list[object] = [person_id]
+        for period, total in totals.items():
+            if period not in live_keys:
                 continue
-            score = float(totals[period])
-            if root_id is not None:
-                pipe.zadd(org_key(period, root_id), {person_id: score})
-                queued = True
-            if unit_id is not None:
-                pipe.zadd(unit_key(period, unit_id), {person_id: score})
-                queued = True
-        if queued:
-            pipe.execute()
+            keys += [
+                f"{prefix}{period}:synced",
+                f"{prefix}{period}:r{root_id}" if root_id is not None else "",
+                f"{prefix}{period}:u{unit_id}" if unit_id is not None else "",
+            ]
+            args.append(str(total))
+        if not keys:
+            return 0
+        return int(_script(settings.REDIS_URL, _PUSH_LUA)(keys=keys, args=args))
     except Exception:  # the next rank refresh re-syncs from the database
         log.warning("Could not push live ranks", exc_info=True)
+        return 0
 
 
 def sync(period: Period) -> int:

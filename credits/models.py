@@ -461,6 +461,12 @@ class PersonTotal(models.Model):
     src_adjustment = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2, db_default=0)
     total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2, db_default=0)
     entries = models.PositiveIntegerField(db_default=0)
+    # `total` as of the last rank refresh (set on insert, then only by the refresh): the
+    # order of the ranking pages, consistent with `RankStep`. Awards change `total`, never
+    # an indexed column, so their UPDATE is a HOT update (no index entries to write) —
+    # with `total` itself indexed every award wrote twelve index entries into tables far
+    # larger than the buffer cache.
+    rank_total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2, db_default=0)
 
     class Meta:
         verbose_name = _("person total")
@@ -470,8 +476,8 @@ class PersonTotal(models.Model):
         ]
         indexes = [
             # Pages of a ranking read these in order: the top 50 is one short index scan.
-            models.Index(fields=["period", "root", "-total", "person"], name="credits_pt_org_order"),
-            models.Index(fields=["period", "unit", "-total", "person"], name="credits_pt_unit_order"),
+            models.Index(fields=["period", "root", "-rank_total", "person"], name="credits_pt_org_rank"),
+            models.Index(fields=["period", "unit", "-rank_total", "person"], name="credits_pt_unit_rank"),
         ]
 
     def __str__(self) -> str:

@@ -65,6 +65,10 @@ class Rules:
     sources: dict[str, SourceRuleValue]
     requirements: dict[int | None, RequirementValue]
     award_points: dict[str, Decimal] = field(default_factory=dict)
+    # caps_for_level per cadre level, filled on first use (every award asks for it).
+    _caps: dict[int | None, dict[str, Decimal | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def unit_label(self) -> str:
@@ -89,7 +93,12 @@ class Rules:
         return min(caps) if caps else None
 
     def caps_for_level(self, cadre_level_id: int | None) -> dict[str, Decimal | None]:
-        return {kind: self.cap_for(kind, cadre_level_id) for kind in SourceKind.values}
+        """The cap of every source for a person of this level (a copy: callers may keep it)."""
+        caps = self._caps.get(cadre_level_id)
+        if caps is None:
+            caps = {kind: self.cap_for(kind, cadre_level_id) for kind in SourceKind.values}
+            self._caps[cadre_level_id] = caps
+        return dict(caps)
 
     @property
     def has_caps(self) -> bool:

@@ -456,11 +456,15 @@ def people_ranking(
         }
         rows = [(pid, *people[pid], total, rank) for pid, total, rank in ranked if pid in people]
     else:
+        total_field = "total"
         if is_root or is_leaf:
-            # Ordered by the (period, organisation|unit, total) index: a page is a short scan.
+            # Ordered by the (period, organisation|unit, rank_total) index: a page is a short
+            # scan, in the order and with the totals of the last rank refresh — those the
+            # ranking steps give the ranks of.
+            total_field = "rank_total"
             ranked_qs = PersonTotal.objects.filter(
                 period=period.key, person__is_active=True, **{"root_id" if is_root else "unit_id": scope.pk}
-            ).order_by("-total", "person_id")
+            ).order_by("-rank_total", "person_id")
         else:
             ranked_qs = PersonTotal.objects.filter(
                 period=period.key, person__is_active=True, unit__path__startswith=scope.path
@@ -476,7 +480,7 @@ def people_ranking(
             # One row more in front tells whether the page starts inside a tie.
             start = max(offset - 1, 0)
             fetched = list(
-                ranked_qs.values_list("person_id", "person__name", "unit_id", "unit__name", "total")[
+                ranked_qs.values_list("person_id", "person__name", "unit_id", "unit__name", total_field)[
                     start : offset + limit
                 ]
             )
@@ -756,3 +760,69 @@ def people_behind(viewer: User, *, unit: OrgUnit, year: int) -> list[PersonProgr
         if total < target:
             behind.append(PersonProgress(person, total, target, requirement.points))
     return behind
+
+
+# --- Bulk reads for reports ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelStandard:
+    """How a cadre level's year is judged: the annual requirement (None: none), the pro-rata
+    target on the day asked for (None without a requirement) and each source's annual cap
+    (None: uncapped), under the year's rules."""
+
+    requirement: Decimal | None
+    target: Decimal | None
+    caps: dict[str, Decimal | None]
+
+    def counted(self, raw_by_source: dict[str, Decimal]) -> Decimal:
+        """What raw year-to-date sums per source count towards the year (caps applied)."""
+        total = Decimal("0")
+        for kind, raw in raw_by_source.items():
+            cap = self.caps.get(kind)
+            total += raw if cap is None else min(raw, cap)
+        return total
+
+
+def level_standard(year: int, cadre_level_id: int | None, *, as_of) -> LevelStandard:
+    """The requirement, pro-rata target on `as_of` (a date) and caps of a cadre level in
+    `year` — what `person_year_summary` judges one person by, for reports judging many."""
+    rules = rules_for_year(year)
+    requirement = rules.requirement_for(cadre_level_id)
+    fraction = Decimal(str(Period(PeriodKind.YEAR, year).fraction_elapsed(as_of)))
+    return LevelStandard(
+        requirement=requirement.points if requirement else None,
+        target=q2(requirement.points * fraction) if requirement else None,
+        caps=rules.caps_for_level(cadre_level_id),
+    )
+
+
+def quarter_source_sums(viewer: User, *, unit: OrgUnit, year: int, quarters: tuple[int, ...], through: int):
+    """Per active person of `unit`'s subtree whom the viewer may see and who has credits
+    in quarters 1…`through` of `year`: the raw sums per source in `quarters` and in the
+    year up to the end of quarter `through`, read from the precomputed quarter totals
+    (at most four rows per person), never from the ledger.
+
+    A values-list of ``(unit path, person id, p_<kind>…, y_<kind>…)`` (kinds in
+    `SourceKind` order; a sum is None when the person has no row for those quarters),
+    ordered by unit path and person id — the order of the people of a unit report, so a
+    report merges the two streams in one pass. Sums are uncapped: apply
+    `level_standard(...).counted` to the year-to-date ones.
+    """
+    if not 1 <= through <= 4 or not quarters or not all(1 <= q <= through for q in quarters):
+        raise ValueError("quarters must lie within 1…through ≤ 4")
+    from django.db.models import Sum  # appended section: the module's imports are left as they are
+
+    in_window = Q(period__in=[f"{year:04d}-Q{q}" for q in quarters])
+    sums = {}
+    for kind in SourceKind.values:
+        sums[f"p_{kind}"] = Sum(f"src_{kind}", filter=in_window)
+        sums[f"y_{kind}"] = Sum(f"src_{kind}")
+    return (
+        person_totals_visible_to(viewer, period_keys=[f"{year:04d}-Q{q}" for q in range(1, through + 1)])
+        .filter(person__unit__path__startswith=unit.path, person__is_active=True)
+        .values("person__unit__path", "person_id")
+        .annotate(**sums)
+        .order_by("person__unit__path", "person_id")
+        .values_list("person__unit__path", "person_id", *sums.keys())
+    )

@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 
 MAX_POINTS = Decimal(10) ** (POINTS_MAX_DIGITS - 2) - Decimal("0.01")  # 999,999.99
 REASON_MAX = 500
+_SOURCE_KINDS = frozenset(SourceKind.values)  # the enum's .values builds a new list per call
+CENT = Decimal("0.01")
+ZERO_POINTS = Decimal("0.00")
 
 
 # --- Validation -------------------------------------------------------------------------------
@@ -77,11 +80,12 @@ def clean_points(value: object, *, field: str = "points", allow_zero: bool = Tru
         raise ValidationError(
             {field: [_("Points must be between −%(max)s and %(max)s.") % {"max": MAX_POINTS}]}
         )
-    if number != number.quantize(Decimal("0.01")):
+    cents = number.quantize(CENT)
+    if number != cents:
         raise ValidationError({field: [_("Points have at most two decimals (e.g. 0.25).")]})
     if not allow_zero and number == 0:
         raise ValidationError({field: [_("An adjustment of zero points changes nothing.")]})
-    return number.quantize(Decimal("0.01")) + Decimal("0.00")
+    return cents + ZERO_POINTS  # -0.00 becomes 0.00
 
 
 def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
@@ -152,7 +156,7 @@ def _record(
     errors: dict[str, list[str]] = {}
     if person is None or person.pk is None:
         errors["person"] = [_("Choose a person.")]
-    if source_kind not in SourceKind.values:
+    if not isinstance(source_kind, str) or source_kind not in _SOURCE_KINDS:
         errors["source_kind"] = [
             _("Unknown source “%(kind)s”; use one of %(kinds)s.")
             % {"kind": str(source_kind)[:30], "kinds": ", ".join(SourceKind.values)}
@@ -560,7 +564,7 @@ def source_rule_save(
     """Set how a source counts from `year` on; caps change totals, so the years are rebuilt."""
     _require_system_admin(actor)
     errors: dict[str, list[str]] = {}
-    if source_kind not in SourceKind.values:
+    if not isinstance(source_kind, str) or source_kind not in _SOURCE_KINDS:
         errors["source_kind"] = [_("Unknown source.")]
     year_value = _clean_year(year, errors)
     if counts_as not in RequiredOrElective.values:

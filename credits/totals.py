@@ -31,6 +31,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractMonth
 
 from credits.models import (
+    TOTAL_MAX_DIGITS,
     CreditEntry,
     PeriodKind,
     PersonTotal,
@@ -125,10 +126,10 @@ def apply_entry(
     rows_sql, params = [], []
     for period in periods:
         initial_total = _capped(points, cap) if period.kind == PeriodKind.YEAR else points
-        rows_sql.append(f"(%s, %s, %s, %s, %s, {_root_sql()}, {num}, {num}, 1)")
+        rows_sql.append(f"(%s, %s, %s, %s, %s, {_root_sql()}, {num}, {num}, {num}, 1)")
         params += [
             person_id, period.key, period.kind, period.year, person_unit_id, person_unit_id,
-            points, initial_total,
+            points, initial_total, initial_total,
         ]
     capped_terms = []
     for kind in KINDS:
@@ -138,8 +139,8 @@ def apply_entry(
             params.append(caps[kind])
         capped_terms.append(term)
     sql = (
-        f"INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {col}, total, entries) "
-        f"VALUES {', '.join(rows_sql)} "
+        f"INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {col}, total, rank_total, "
+        f"entries) VALUES {', '.join(rows_sql)} "
         f"ON CONFLICT (person_id, period) DO UPDATE SET "
         f"{col} = {_r2(f'{PT}.{col} + excluded.{col}')}, "
         f"total = CASE WHEN {PT}.kind = 'Y' THEN {_r2(' + '.join(capped_terms))} "
@@ -237,7 +238,7 @@ def _insert_entry(entry: dict) -> int | None:
     return row[0] if row else None
 
 
-def _execute_prepared(sql: str, params: list) -> list[tuple]:
+def _execute_prepared(sql: str | bytes, params: list) -> list[tuple]:
     """Run the award statement as a server-side prepared statement on Django's connection.
 
     Parsing and planning three chained CTEs costs about as much as running them, and an
@@ -253,44 +254,42 @@ def _execute_prepared(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _record_entry_pg(
-    *, entry: dict, person_unit_id: int | None, periods: Sequence[Period], caps: dict[str, Decimal | None]
-) -> tuple[int | None, Applied | None]:
-    kind = entry["source_kind"]
-    points = entry["points"]
+_AWARD_SQL: dict[tuple[str, tuple[str, ...]], bytes] = {}
+
+
+def _award_sql(kind: str, capped: tuple[str, ...]) -> bytes:
+    """The award statement for an entry of `kind` when the sources in `capped` have caps.
+
+    The text depends only on these (every value is a parameter), so it is built once per
+    process and key; psycopg then prepares it once per connection.
+    """
+    cached = _AWARD_SQL.get((kind, capped))
+    if cached is not None:
+        return cached
     col = f"src_{kind}"
-    cap = caps.get(kind)
-    entry_unit_id = entry["unit_id"]
-    params: list = _entry_params(entry)
-    values = []
-    for period in periods:
-        initial = _capped(points, cap) if period.kind == PeriodKind.YEAR else points
-        values.append(
-            "(CAST(%s AS VARCHAR), CAST(%s AS VARCHAR), CAST(%s AS INTEGER), CAST(%s AS BIGINT), "
-            "CAST(%s AS NUMERIC), CAST(%s AS NUMERIC))"
-        )
-        params += [period.key, period.kind, period.year, person_unit_id, points, initial]
+    row = "(CAST(%s AS VARCHAR), CAST(%s AS VARCHAR), CAST(%s AS INTEGER), CAST(%s AS NUMERIC), CAST(%s AS NUMERIC))"
     capped_terms = []
-    cap_params = []
     for k in KINDS:
         term = f"{PT}.src_{k}" + (f" + excluded.src_{k}" if k == kind else "")
-        if caps.get(k) is not None:
+        if k in capped:
             term = f"LEAST({term}, %s)"
-            cap_params.append(caps[k])
         capped_terms.append(term)
-    counted = f"LEAST(p.{col}, %s) - LEAST(p.{col} - %s, %s)" if cap is not None else "%s"
-    counted_params = [cap, points, cap] if cap is not None else [points]
+    counted = f"LEAST(p.{col}, %s) - LEAST(p.{col} - %s, %s)" if kind in capped else "%s"
     placeholders = ", ".join(["%s"] * len(ENTRY_COLUMNS))
+    # The organisation of a unit: two unique-index reads (the unit by id, the root by path).
+    root_of = (
+        f"(SELECT o.id FROM {UNIT} o WHERE o.path = "
+        f"(SELECT SUBSTR(x.path, 1, {ROOT_PATH_LEN}) FROM {UNIT} x WHERE x.id = CAST(%s AS BIGINT)))"
+    )
     sql = (
         f"WITH ins AS ("
         f"  INSERT INTO {CE} ({', '.join(ENTRY_COLUMNS)}) VALUES ({placeholders}) "
         f"  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
         f"), p AS ("
-        f"  INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {col}, total, entries) "
-        f"  SELECT %s, v.period, v.kind, v.year, v.unit_id, "
-        f"  (SELECT r.id FROM {UNIT} x JOIN {UNIT} r ON r.path = SUBSTR(x.path, 1, {ROOT_PATH_LEN}) "
-        f"   WHERE x.id = v.unit_id), v.points, v.initial, 1 "
-        f"  FROM (VALUES {', '.join(values)}) AS v (period, kind, year, unit_id, points, initial) "
+        f"  INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {col}, total, rank_total, "
+        f"  entries) SELECT %s, v.period, v.kind, v.year, r.unit_id, r.root_id, v.points, v.initial, v.initial, 1 "
+        f"  FROM (VALUES {row}, {row}, {row}) AS v (period, kind, year, points, initial) "
+        f"  CROSS JOIN (SELECT CAST(%s AS BIGINT) AS unit_id, {root_of} AS root_id) r "
         f"  WHERE EXISTS (SELECT 1 FROM ins) "
         f"  ON CONFLICT (person_id, period) DO UPDATE SET "
         f"  {col} = {PT}.{col} + excluded.{col}, "
@@ -300,38 +299,49 @@ def _record_entry_pg(
         f"  RETURNING period, kind, year, {col}, total, entries, root_id"
         f"), u AS ("
         f"  INSERT INTO {UT} (unit_id, period, kind, year, root_id, points, entries) "
-        f"  SELECT CAST(%s AS BIGINT), p.period, p.kind, p.year, "
-        f"  (SELECT r.id FROM {UNIT} x JOIN {UNIT} r ON r.path = SUBSTR(x.path, 1, {ROOT_PATH_LEN}) "
-        f"   WHERE x.id = CAST(%s AS BIGINT)), "
+        f"  SELECT CAST(%s AS BIGINT), p.period, p.kind, p.year, {root_of}, "
         f"  CASE WHEN p.kind = 'Y' THEN {counted} ELSE %s END, 1 FROM p "
         f"  WHERE CAST(%s AS BIGINT) IS NOT NULL "
         f"  ON CONFLICT (unit_id, period) DO UPDATE SET "
         f"  points = {UT}.points + excluded.points, entries = {UT}.entries + 1"
         f") SELECT ins.id, p.period, p.{col}, p.total, p.entries, p.root_id FROM ins LEFT JOIN p ON true"
     )
-    # Parameter order follows the text: the entry, the person (then the VALUES rows),
-    # the caps of the conflict update, then the unit statement.
-    params = [
-        *_entry_params(entry),
-        entry["person_id"],
-        *params[len(ENTRY_COLUMNS):],
-        *cap_params,
-        entry_unit_id,
-        entry_unit_id,
-        *counted_params,
-        points,
-        entry_unit_id,
-    ]
-    rows = _execute_prepared(sql, params)
+    # Stored encoded: psycopg would encode the 3 kB text again on every award.
+    encoded = _AWARD_SQL[(kind, capped)] = sql.encode()
+    return encoded
+
+
+def _record_entry_pg(
+    *, entry: dict, person_unit_id: int | None, periods: Sequence[Period], caps: dict[str, Decimal | None]
+) -> tuple[int | None, Applied | None]:
+    kind = entry["source_kind"]
+    points = entry["points"]
+    cap = caps.get(kind)
+    entry_unit_id = entry["unit_id"]
+    capped = tuple(k for k in KINDS if caps.get(k) is not None)
+    # Parameter order follows the text: the entry; the person and the three VALUES rows
+    # (year, quarter, month); the person's unit twice (its id, its organisation); the caps
+    # of the conflict update; then the unit statement.
+    params: list = [entry[name] for name in ENTRY_COLUMNS]  # PostgreSQL takes them as they are
+    params.append(entry["person_id"])
+    for period in periods:
+        initial = _capped(points, cap) if period.kind == PeriodKind.YEAR else points
+        params += [period.key, str(period.kind), period.year, points, initial]
+    params += [person_unit_id, person_unit_id]
+    params += [caps[k] for k in capped]
+    params += [entry_unit_id, entry_unit_id]
+    params += [cap, points, cap] if cap is not None else [points]
+    params += [points, entry_unit_id]
+    rows = _execute_prepared(_award_sql(kind, capped), params)
     if not rows:
         return None, None
     person: dict[str, tuple[Decimal, int]] = {}
     counted_value = points
     year_key = periods[0].key
     for _id, key, new_src, total, entries, _root in rows:
-        person[key] = (q2(Decimal(str(total))), int(entries))
+        person[key] = (q2(total), entries)
         if key == year_key:
-            counted_value = _counted(Decimal(str(new_src)), points, cap)
+            counted_value = _counted(new_src, points, cap)
     return rows[0][0], Applied(person=person, counted_in_year=counted_value, root_id=rows[0][5])
 
 
@@ -450,54 +460,119 @@ def refresh_ranks(periods: Iterable[Period], *, today=None) -> int:
     with connection.cursor() as cursor:
         if _pg():
             cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
+            # Every join here matches hundreds of thousands of rows on text and numeric
+            # keys: hashing them is several times cheaper than sorting them for a merge.
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             # One refresh at a time: two would each delete and insert the same steps.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RANK_REFRESH_LOCK])
+        # Re-attach each total to the person's unit and organisation now, and take the
+        # totals that changed since the last refresh into the ranking order (rank_total):
+        # one pass over the periods' rows that writes only the rows that changed.
         cursor.execute(
-            f"UPDATE {PT} SET unit_id = u.unit_id FROM {USER} u "
-            f"WHERE {PT}.person_id = u.id AND {PT}.period IN ({marks}) "
-            f"AND {_differs(f'{PT}.unit_id', 'u.unit_id')}",
-            keys,
-        )
-        cursor.execute(
-            f"UPDATE {PT} SET root_id = ru.root_id FROM ({_root_of_unit_sql()}) ru "
-            f"WHERE {PT}.unit_id = ru.unit_id AND {PT}.period IN ({marks}) "
-            f"AND {_differs(f'{PT}.root_id', 'ru.root_id')}",
-            keys,
-        )
-        cursor.execute(
-            f"UPDATE {PT} SET root_id = NULL WHERE unit_id IS NULL AND root_id IS NOT NULL "
-            f"AND period IN ({marks})",
+            f"UPDATE {PT} SET unit_id = m.unit_id, root_id = m.root_id, rank_total = {PT}.total FROM ("
+            f"  SELECT u.id AS person_id, u.unit_id, ru.root_id FROM {USER} u "
+            f"  LEFT JOIN ({_root_of_unit_sql()}) ru ON ru.unit_id = u.unit_id"
+            f") m WHERE {PT}.person_id = m.person_id AND {PT}.period IN ({marks}) "
+            f"AND ({_differs(f'{PT}.unit_id', 'm.unit_id')} OR {_differs(f'{PT}.root_id', 'm.root_id')} "
+            f"OR {PT}.rank_total <> {PT}.total)",
             keys,
         )
         changed += _refresh_steps(cursor, keys, marks)
         changed += _refresh_unit_stats(cursor, periods, keys, marks, today)
         _refresh_boards(cursor, keys, marks)
+        if _pg():
+            # Back to the default for whatever else the caller's transaction runs.
+            cursor.execute("SET LOCAL enable_mergejoin = DEFAULT")
     return changed
 
 
 def _refresh_steps(cursor, keys: list[str], marks: str) -> int:
-    """Rewrite the ranking steps of the periods: one row per distinct total per ranking.
+    """Bring the ranking steps of the periods up to date: one row per distinct total per ranking.
 
     A GROUP BY over the periods' totals and a running sum over the (few) groups: no
     per-person rank is written, so a refresh costs one pass however many ranks moved.
+    The new steps are computed into a temporary table and only the steps that differ
+    are deleted, updated or inserted: after a rebuild that found no drift, or between
+    two refreshes of a large organisation, almost nothing is written (rewriting every
+    unit step of a year — half a million rows — was the slowest part of a rebuild).
     """
-    cursor.execute(f"DELETE FROM {RS} WHERE period IN ({marks})", keys)
-    written = 0
+    cursor.execute("DROP TABLE IF EXISTS cr_steps")
+    cursor.execute(
+        "CREATE TEMP TABLE cr_steps (period VARCHAR(7), scope CHAR(1), scope_id BIGINT, "
+        f"total NUMERIC({TOTAL_MAX_DIGITS}, 2), people INTEGER, rank INTEGER)"
+    )
+    # One pass over the totals: people per (period, organisation, unit, total); the
+    # organisation steps regroup these few groups instead of reading the totals again.
+    cursor.execute("DROP TABLE IF EXISTS cr_groups")
+    cursor.execute(
+        f"CREATE TEMP TABLE cr_groups AS SELECT t.period, t.root_id, t.unit_id, t.total, "
+        f"COUNT(*) AS people FROM {PT} t WHERE t.period IN ({marks}) "
+        # Inactive people are few: an anti-join on them is cheaper than joining everyone.
+        f"AND t.person_id NOT IN (SELECT id FROM {USER} WHERE NOT is_active) "
+        f"AND (t.root_id IS NOT NULL OR t.unit_id IS NOT NULL) "
+        f"GROUP BY t.period, t.root_id, t.unit_id, t.total",
+        keys,
+    )
     for scope, column in ((RankStep.Scope.ORGANISATION, "root_id"), (RankStep.Scope.UNIT, "unit_id")):
         cursor.execute(
-            f"INSERT INTO {RS} (period, scope, scope_id, total, people, rank) "
+            f"INSERT INTO cr_steps (period, scope, scope_id, total, people, rank) "
             f"SELECT period, %s, sid, total, people, 1 + COALESCE(SUM(people) OVER ("
             f"PARTITION BY period, sid ORDER BY total DESC "
             f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) FROM ("
-            # Inactive people are few: an anti-join on them is cheaper than joining everyone.
-            f"  SELECT t.period, t.{column} AS sid, t.total, COUNT(*) AS people FROM {PT} t "
-            f"  WHERE t.period IN ({marks}) AND t.{column} IS NOT NULL "
-            f"  AND t.person_id NOT IN (SELECT id FROM {USER} WHERE NOT is_active) "
-            f"  GROUP BY t.period, t.{column}, t.total"
+            f"  SELECT period, {column} AS sid, total, SUM(people) AS people FROM cr_groups "
+            f"  WHERE {column} IS NOT NULL GROUP BY period, {column}, total"
             f") g",
-            [str(scope), *keys],
+            [str(scope)],
         )
-        written += max(cursor.rowcount, 0)
+    cursor.execute("DROP TABLE cr_groups")
+    if _pg():
+        cursor.execute("ANALYZE cr_steps")
+    same = "n.period = s.period AND n.scope = s.scope AND n.scope_id = s.scope_id AND n.total = s.total"
+    if _pg():
+        # One hash full join finds the steps that differ; the writes then touch only those.
+        cursor.execute("DROP TABLE IF EXISTS cr_step_diff")
+        cursor.execute(
+            f"CREATE TEMP TABLE cr_step_diff AS SELECT s.id, n.period, n.scope, n.scope_id, n.total, "
+            f"n.people, n.rank FROM cr_steps n FULL JOIN (SELECT * FROM {RS} WHERE period IN ({marks})) s "
+            f"ON {same} WHERE s.id IS NULL OR n.period IS NULL OR s.people <> n.people OR s.rank <> n.rank",
+            keys,
+        )
+        written = _exec(
+            cursor, f"DELETE FROM {RS} WHERE id IN (SELECT id FROM cr_step_diff WHERE period IS NULL)"
+        )
+        written += _exec(
+            cursor,
+            f"UPDATE {RS} SET people = d.people, rank = d.rank FROM cr_step_diff d "
+            f"WHERE {RS}.id = d.id AND d.period IS NOT NULL",
+        )
+        written += _exec(
+            cursor,
+            f"INSERT INTO {RS} (period, scope, scope_id, total, people, rank) "
+            f"SELECT period, scope, scope_id, total, people, rank FROM cr_step_diff WHERE id IS NULL",
+        )
+        cursor.execute("DROP TABLE cr_step_diff")
+        cursor.execute("DROP TABLE cr_steps")
+        return written
+    written = _exec(
+        cursor,
+        f"DELETE FROM {RS} WHERE period IN ({marks}) AND NOT EXISTS ("
+        f"SELECT 1 FROM cr_steps n WHERE n.period = {RS}.period AND n.scope = {RS}.scope "
+        f"AND n.scope_id = {RS}.scope_id AND n.total = {RS}.total)",
+        keys,
+    )
+    written += _exec(
+        cursor,
+        f"UPDATE {RS} SET people = n.people, rank = n.rank FROM cr_steps n "
+        f"WHERE n.period = {RS}.period AND n.scope = {RS}.scope AND n.scope_id = {RS}.scope_id "
+        f"AND n.total = {RS}.total AND ({RS}.people <> n.people OR {RS}.rank <> n.rank)",
+    )
+    written += _exec(
+        cursor,
+        f"INSERT INTO {RS} (period, scope, scope_id, total, people, rank) "
+        f"SELECT n.period, n.scope, n.scope_id, n.total, n.people, n.rank FROM cr_steps n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {RS} s WHERE {same})",
+    )
+    cursor.execute("DROP TABLE cr_steps")
     return written
 
 
@@ -750,9 +825,9 @@ def rebuild_year(year: int) -> RebuildReport:
         report.person_rows_added = _exec(
             cursor,
             f"INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {src_names}, "
-            f"total, entries) "
+            f"total, rank_total, entries) "
             f"SELECT d.person_id, d.period, d.kind, %s, u.unit_id, ru.root_id, "
-            f"{', '.join(f'd.src_{k}' for k in KINDS)}, d.total, d.entries FROM cr_diff d "
+            f"{', '.join(f'd.src_{k}' for k in KINDS)}, d.total, d.total, d.entries FROM cr_diff d "
             f"JOIN {USER} u ON u.id = d.person_id "
             f"LEFT JOIN ({_root_of_unit_sql()}) ru ON ru.unit_id = u.unit_id WHERE d.missing",
             [year],
@@ -813,7 +888,7 @@ def _scan_pg(cursor, periods: list[Period]) -> None:
     several times cheaper than numeric ones), the entry count, and the smallest and
     largest unit the entries carry (equal: the person stayed in one unit). Months are
     found by comparing with their first instants (width_bucket) rather than converting
-    ten million timestamps to local time. cr_q and cr_y regroup cr_m by quarter and year.
+    ten million timestamps to local time. cr_q regroups cr_m by quarter, cr_y cr_q by year.
     """
     year_p = periods[0]
     sums = ", ".join(f"{_cents(k)} AS c_{k}" for k in KINDS)
@@ -828,11 +903,12 @@ def _scan_pg(cursor, periods: list[Period]) -> None:
     resum = ", ".join(f"CAST(SUM(c_{k}) AS INTEGER) AS c_{k}" for k in KINDS)
     cursor.execute(
         f"CREATE TEMP TABLE cr_q AS SELECT person_id, (month + 2) / 3 AS quarter, {resum}, "
-        f"CAST(SUM(n) AS INTEGER) AS n FROM cr_m GROUP BY 1, 2"
+        f"CAST(SUM(n) AS INTEGER) AS n, MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m GROUP BY 1, 2"
     )
+    # The year from the quarters: a third of the rows to regroup.
     cursor.execute(
         f"CREATE TEMP TABLE cr_y AS SELECT person_id, {resum}, CAST(SUM(n) AS INTEGER) AS n, "
-        f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m GROUP BY 1"
+        f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_q GROUP BY 1"
     )
     for name in ("cr_m", "cr_q", "cr_y"):
         cursor.execute(f"ANALYZE {name}")
