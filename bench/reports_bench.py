@@ -173,7 +173,21 @@ def load(people: int, entries: int, attendance: int) -> dict:
                           ORDER BY id OFFSET ((s.k - 1) * 1000) % {max(people - 1000, 1)} LIMIT 1000) u ON true""")
         c.execute("ANALYZE")
     t_att = time.perf_counter() - t2
-    return {"org_s": round(t_org, 1), "ledger_s": round(t_ledger, 1), "attendance_s": round(t_att, 1)}
+
+    # The precomputed totals (PersonTotal, UnitTotal, ranks) as production keeps them: the
+    # credits app's own rebuild, once per year of the ledger (what `recompute_credits` runs).
+    from credits.services import totals_rebuild
+
+    t3 = time.perf_counter()
+    for year in (q.year - 1, q.year):
+        report = totals_rebuild(year=year)
+        print(f"  totals of {year} rebuilt: {report.entries:,} entries, {report.person_rows_added:,} person rows "
+              f"({time.perf_counter() - t3:,.0f} s)", flush=True)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    t_totals = time.perf_counter() - t3
+    return {"org_s": round(t_org, 1), "ledger_s": round(t_ledger, 1), "attendance_s": round(t_att, 1),
+            "totals_s": round(t_totals, 1)}
 
 
 # --- Measurements (each in its own process) ------------------------------------------------------
@@ -215,11 +229,36 @@ def measure(what: str) -> dict:
         with rows.whole_result_plans():
             count = builders.attendance_file(req=req, requester=manager, path=target, progress=progress)
         seconds = time.perf_counter() - t0
-    elif what in ("copy_quarterly", "copy_attendance"):
+    elif what == "course_usage":
+        # The course-usage sheet's rows alone (the one part of the report that scans the ledger).
+        t0 = time.perf_counter()
+        with rows.whole_result_plans():
+            count = sum(1 for _row in rows.course_rows(manager, root, q))
+        seconds = time.perf_counter() - t0
+        with open(target, "w") as out:
+            out.write(str(count))
+    elif what in ("copy_quarterly", "copy_attendance", "copy_ledger_sums"):
         from psycopg import ClientCursor
 
         if what == "copy_quarterly":
-            qs = rows._ledger_sums(manager, root, q)
+            qs = rows._person_sums(manager, root, q)
+        elif what == "copy_ledger_sums":
+            # What the report read before it used the precomputed totals: the same sums
+            # aggregated from the ledger (kept as a reference floor; --only copy_ledger_sums).
+            from django.db.models import Q, Sum
+
+            from credits import selectors as credit_selectors
+
+            sums = {}
+            for kind in rows.SOURCES:
+                sums[f"p_{kind}"] = Sum("points", filter=Q(source_kind=kind) & Q(occurred_at__gte=q.start))
+                sums[f"y_{kind}"] = Sum("points", filter=Q(source_kind=kind))
+            qs = (credit_selectors.entries_visible_to(manager)
+                  .filter(person__unit__path__startswith=root.path, person__is_active=True,
+                          occurred_at__gte=q.year_start, occurred_at__lt=q.end)
+                  .values("person__unit__path", "person_id").annotate(**sums)
+                  .order_by("person__unit__path", "person_id")
+                  .values_list("person__unit__path", "person_id", *sums.keys()))
         else:
             from sessions import selectors as session_selectors
 
@@ -259,6 +298,10 @@ def measure(what: str) -> dict:
             "peak_rss_mb": round(rss_mb(), 1), "rss_before_mb": round(base_rss, 1)}
 
 
+MEASUREMENTS = ("quarterly", "copy_quarterly", "attendance_xlsx", "attendance_csv", "copy_attendance")
+EXTRA_MEASUREMENTS = ("copy_ledger_sums", "course_usage")
+
+
 def run_child(what: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--measure", what], check=True, capture_output=True, text=True,
                          cwd=ROOT, env=os.environ)
@@ -271,6 +314,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100, help="ledger entries per person")
     parser.add_argument("--attendance", type=int, default=100_000)
     parser.add_argument("--reset", action="store_true", help="drop, create and migrate the database, then load")
+    parser.add_argument("--load-only", action="store_true",
+                        help="with --reset: load and stop (measure later, e.g. under flock)")
+    parser.add_argument("--only", action="append", choices=MEASUREMENTS + EXTRA_MEASUREMENTS,
+                        help="measure only these (repeatable); default all")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -281,16 +328,24 @@ def main() -> None:
               flush=True)
         reset_database()
         print("  load times:", load(args.people, args.entries, args.attendance), flush=True)
-    results = {w: run_child(w) for w in ("quarterly", "copy_quarterly", "attendance_xlsx", "attendance_csv",
-                                          "copy_attendance")}
-    q, cq = results["quarterly"], results["copy_quarterly"]
-    print(f"\nquarterly report (.xlsx, 8 sheets, {q['rows']:,} people): {q['seconds']} s, "
-          f"peak RSS {q['peak_rss_mb']} MB (Django loaded: {q['rss_before_mb']} MB)")
-    print(f"  COPY of the same rows (ledger sums per person + people) as CSV: {cq['seconds']} s "
-          f"→ ratio {q['seconds'] / max(cq['seconds'], 0.001):.1f}×")
-    ca = results["copy_attendance"]
+        if args.load_only:
+            return
+    print(f"load average before measuring: {os.getloadavg()[0]:.2f}", flush=True)
+    results = {w: run_child(w) for w in args.only or MEASUREMENTS}
+    if "quarterly" in results and "copy_quarterly" in results:
+        q, cq = results["quarterly"], results["copy_quarterly"]
+        print(f"\nquarterly report (.xlsx, 8 sheets, {q['rows']:,} people): {q['seconds']} s, "
+              f"peak RSS {q['peak_rss_mb']} MB (Django loaded: {q['rss_before_mb']} MB)")
+        print(f"  COPY of the same rows (sums per person from the totals + people) as CSV: {cq['seconds']} s "
+              f"→ ratio {q['seconds'] / max(cq['seconds'], 0.001):.1f}×")
+    for key in EXTRA_MEASUREMENTS:
+        if key in results:
+            print(f"{key}: {results[key]['seconds']} s, {results[key]['rows']:,} rows/chunks")
+    ca = results.get("copy_attendance")
     for key in ("attendance_xlsx", "attendance_csv"):
-        r = results[key]
+        r = results.get(key)
+        if r is None or ca is None:
+            continue
         print(f"attendance export ({key.split('_')[1]}, {r['rows']:,} rows): {r['seconds']} s, "
               f"peak RSS {r['peak_rss_mb']} MB; COPY {ca['seconds']} s → ratio "
               f"{r['seconds'] / max(ca['seconds'], 0.001):.1f}×")
