@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from courses import selectors
+from courses import memo, selectors
 from courses.selectors import CatalogRow
 from courses.templatetags.courses_tags import percent_of
 
@@ -66,7 +66,12 @@ def progress_html(row: CatalogRow) -> str:
 
 def course_counters(course) -> str:
     """Live rating and learner counts for the course page header."""
-    stars = render_to_string("courses/_stars.html", {"avg": course.rating_avg, "count": course.rating_count})
+    avg, count = course.rating_avg, course.rating_count
+    stars = memo.through(  # the same few hundred (average, count) pairs, in two languages
+        f"courses:stars:{get_language()}:{avg}:{count}",
+        60,
+        lambda: render_to_string("courses/_stars.html", {"avg": avg, "count": count}),
+    )
     learners = format_html(
         '<span><i class="bi bi-people"></i> {}</span>',
         ngettext("%(n)d learner", "%(n)d learners", course.enrolment_count) % {"n": course.enrolment_count},
