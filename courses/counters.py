@@ -99,6 +99,26 @@ _local = _LocalBuffer()
 def reset_local_buffer() -> None:
     """Forget everything buffered in this process (tests)."""
     _local.clear()
+    _marked.clear()
+
+
+# People this process has marked present in Redis, for the current minute only: a player
+# sends a heartbeat every few seconds, and one mark per person and minute is all the
+# presence count (a HyperLogLog per minute) can use.
+_marked: dict[int, set[int]] = {}
+_marked_lock = threading.Lock()
+
+
+def _first_mark_this_minute(person_id: int, minute: int) -> bool:
+    with _marked_lock:
+        seen = _marked.get(minute)
+        if seen is None:
+            _marked.clear()
+            seen = _marked[minute] = set()
+        if person_id in seen:
+            return False
+        seen.add(person_id)
+        return True
 
 
 # --- Recording -------------------------------------------------------------------------------
@@ -120,6 +140,8 @@ def track(
     minute = _minute()
     client = _redis_client()
     if client is not None:
+        if person_id and not field and not _first_mark_this_minute(person_id, minute):
+            return  # this process already counted them this minute: the PFADD would change nothing
         pipe = client.pipeline(transaction=False)
         if field:
             bucket = _bucket()

@@ -116,3 +116,14 @@ def test_redis_backend_round_trip(world, settings):
     assert counters.studying_now() == 2
     assert counters.counters_flush(include_current=True) == 2
     assert Course.objects.get(pk=world.course.pk).click_count == 2
+
+
+def test_a_person_is_marked_present_in_redis_once_per_minute_per_process():
+    counters.reset_local_buffer()
+    assert counters._first_mark_this_minute(7, 1000) is True
+    assert counters._first_mark_this_minute(7, 1000) is False
+    assert counters._first_mark_this_minute(8, 1000) is True
+    # A new minute starts afresh (and forgets the previous one).
+    assert counters._first_mark_this_minute(7, 1001) is True
+    assert counters._first_mark_this_minute(8, 1001) is True
+    assert set(counters._marked) == {1001}
