@@ -33,7 +33,7 @@ course once before measuring):
 
     target      32 clients, share of the baseline     median at 4 clients    target
     catalog     24–35 %   (170–223 req/s)             17.8–20.5 ms          ≥ 25 %, < 25 ms
-    course      16–28 %   (135–188 req/s)             18.2–23.5 ms          ≥ 25 %, < 25 ms
+    course      16–28 %   (108–188 req/s)             18.2–23.5 ms          ≥ 25 %, < 25 ms
     heartbeat   54–82 %   (384–543 req/s)             —                     ≥ 500/s
     base+sess   54–83 %   (the bare view with a logged-in session cookie)
 
