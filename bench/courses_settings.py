@@ -21,5 +21,3 @@ HOME_PANELS = ["courses.views.panels.home_panel"]
 # Optional: measure with sessions in the cache (Redis) rather than the database.
 if _os.environ.get("LP_BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = _os.environ["LP_BENCH_SESSION_ENGINE"]
-if _os.environ.get("LP_BENCH_SESSION_SAVE_EVERY_REQUEST") == "0":
-    SESSION_SAVE_EVERY_REQUEST = False
