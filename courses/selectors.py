@@ -655,12 +655,13 @@ def _personal_row(user: User, pk: int) -> dict:
     values = dict(zip(("my_stars", "my_comment", "liked", *_COUNTERS, *_ENROLMENT_FIELDS), row, strict=True))
     values["liked"] = bool(values["liked"])
     for name in ("enrolled_at", "last_studied_at", "quiz_passed_at", "completed_at"):
-        values[name] = _aware(values[name])
+        values[name] = db_datetime(values[name])
     return values
 
 
-def _aware(value):
-    """SQLite returns datetimes from raw SQL as text and naive; make them what the ORM gives."""
+def db_datetime(value):
+    """A datetime column read with raw SQL, as the ORM gives it: aware (SQLite returns naive
+    UTC, sometimes as text). For this app's hot paths that skip the ORM."""
     if value is None:
         return None
     if isinstance(value, str):

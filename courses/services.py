@@ -26,7 +26,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from courses import counters, memo, selectors
@@ -951,15 +950,6 @@ class _HeartbeatRow:
     course_status: str
 
 
-def _db_datetime(value: object) -> dt.datetime | None:
-    """A datetime column read with a raw cursor, as an aware datetime (SQLite gives naive UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value.replace(tzinfo=dt.UTC) if timezone.is_naive(value) else value
-
-
 def _heartbeat_row(person_id: int, lesson_id: int) -> _HeartbeatRow | None:
     with connection.cursor() as cursor:
         cursor.execute(_HEARTBEAT_READ, [person_id, lesson_id])
@@ -976,12 +966,12 @@ def _heartbeat_row(person_id: int, lesson_id: int) -> _HeartbeatRow | None:
         position_seconds=position,
         watched=watched or [],
         watched_seconds=watched_seconds,
-        last_heartbeat_at=_db_datetime(last_heartbeat_at),
-        last_client_time=_db_datetime(last_client_time),
-        accounted_until=_db_datetime(accounted_until),
+        last_heartbeat_at=selectors.db_datetime(last_heartbeat_at),
+        last_client_time=selectors.db_datetime(last_client_time),
+        accounted_until=selectors.db_datetime(accounted_until),
         heartbeat_count=heartbeat_count,
-        completed_at=_db_datetime(completed_at),
-        started_at=_db_datetime(started_at),
+        completed_at=selectors.db_datetime(completed_at),
+        started_at=selectors.db_datetime(started_at),
         duration_seconds=duration,
         course_status=status,
     )
