@@ -344,13 +344,14 @@ def _reads_of(period, path: str, samples: int, picks: list[int], people: dict, a
             c.execute(
                 "SELECT (SELECT rank + people FROM credits_rankstep WHERE period = %s AND scope = 'o' "
                 "AND scope_id = %s AND total > %s ORDER BY total LIMIT 1), "
-                "(SELECT rank + people FROM credits_rankstep WHERE period = %s AND scope = 'u' "
-                "AND scope_id = %s AND total > %s ORDER BY total LIMIT 1)",
+                # In a unit (about 100 people here) the rank is counted, as the service does.
+                "(SELECT 1 + count(*) FROM credits_persontotal WHERE period = %s AND unit_id = %s "
+                "AND rank_total > %s)",
                 [period.key, root.pk, total, period.key, unit_id, total],
             )
             c.fetchone()
 
-    compare("person rank (org + unit), service", svc, timed(raw_precomputed, samples), "precomputed read")
+    compare("person rank (org + unit), service", svc, timed(raw_precomputed, samples), "step read + unit count")
 
     page = timed(lambda: selectors.people_ranking(admin, period=period, scope=root, page=1, page_size=50), samples)
 

@@ -542,20 +542,21 @@ class UnitTotal(models.Model):
 
 
 class RankStep(models.Model):
-    """One distinct total in a ranking: how many people have it and the rank they share.
+    """One distinct total in an organisation's ranking: how many people have it and the
+    rank they share.
 
-    For each period and each organisation (scope ``o``) or unit (scope ``u``), the rank
-    task writes one row per distinct total among active people: ``rank`` is one more
-    than the number of people with a higher total (competition ranking: 1, 2, 2, 4).
-    Totals are coarse (quarter points), so an organisation of 200,000 people has a few
-    hundred steps a period, and a person's rank is one indexed read — the lowest step
-    above their total — never a count of the people ahead. Between refreshes a person
-    who just earned credits is placed among the others as of the last refresh.
+    For each period and organisation the rank task writes one row per distinct total
+    among active people: ``rank`` is one more than the number of people with a higher
+    total (competition ranking: 1, 2, 2, 4). Totals are coarse (quarter points), so an
+    organisation of 200,000 people has a few hundred steps a period, and a person's rank
+    is one indexed read — the lowest step above their total — never a count of the
+    people ahead. Between refreshes a person who just earned credits is placed among the
+    others as of the last refresh. Ranks within a unit (a few hundred people at most) are
+    counted over the unit's totals instead (`credits.totals.rank_snapshot`).
     """
 
     class Scope(models.TextChoices):
         ORGANISATION = "o", _("organisation")
-        UNIT = "u", _("unit")
 
     period = models.CharField(max_length=7)
     scope = models.CharField(max_length=1, choices=Scope.choices)

@@ -429,7 +429,7 @@ def totals_rebuild(*, year: int) -> totals.RebuildReport:
         raise ValidationError({"year": [_("The year must be between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}]})
     with transaction.atomic():
         report = totals.rebuild_year(year)
-        totals.refresh_ranks(year_periods(year))
+        totals.refresh_ranks(year_periods(year), reattach=not report.ranks_attached)
     for period in year_periods(year):
         # Live sets follow every award; they need reloading only if totals were wrong.
         if live.is_live_period(period) and (report.drift or not live.is_synced(period)):

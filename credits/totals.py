@@ -55,6 +55,7 @@ KINDS: list[str] = list(SourceKind.values)
 ROOT_PATH_LEN = OrgUnit.steplen
 REBUILD_WORK_MEM = "512MB"  # per sort/hash node of a rebuild or refresh, its transaction only
 RANK_REFRESH_LOCK = 0x63726564  # advisory lock key ("cred")
+SCAN_PARTS = 2  # the rebuild scans the ledger in this many disjoint sets of people (see _scan_pg)
 
 
 def _pg() -> bool:
@@ -378,6 +379,16 @@ def _step_rank_sql(scope: str, scope_id: str, total: str) -> str:
     )
 
 
+def _unit_rank_sql(unit_id: str, total: str) -> str:
+    """Rank of `total` in a unit: one more than its active members ranked above it, as of
+    the last refresh (`rank_total`). A unit is small, and the (period, unit, rank_total)
+    index makes this a short range scan."""
+    return (
+        f"(SELECT 1 + COUNT(*) FROM {PT} x JOIN {USER} xu ON xu.id = x.person_id AND xu.is_active "
+        f"WHERE x.period = %s AND x.unit_id = {unit_id} AND x.rank_total > {total})"
+    )
+
+
 def rank_snapshot(*, person_id: int, unit_id: int, period_key: str) -> RankSnapshot:
     """The person's total and ranks in their organisation and unit for one period, and
     the sizes of both rankings: one round trip of indexed reads.
@@ -389,7 +400,7 @@ def rank_snapshot(*, person_id: int, unit_id: int, period_key: str) -> RankSnaps
         cursor.execute(
             f"SELECT t.total, r.root_id, b.population, u.member_count, "
             f"{_step_rank_sql('o', 'r.root_id', 'COALESCE(t.total, 0)')}, "
-            f"{_step_rank_sql('u', '%s', 'COALESCE(t.total, 0)')} "
+            f"{_unit_rank_sql('%s', 'COALESCE(t.total, 0)')} "
             f"FROM (SELECT {_root_sql()} AS root_id) r "
             f"LEFT JOIN {PT} t ON t.person_id = %s AND t.period = %s "
             f"LEFT JOIN {RB} b ON b.root_id = r.root_id AND b.period = %s "
@@ -409,8 +420,12 @@ def rank_snapshot(*, person_id: int, unit_id: int, period_key: str) -> RankSnaps
 
 def rank_of_total(*, scope: str, scope_id: int, period_key: str, total: Decimal) -> int:
     """Rank a total would have in a ranking (as of the last refresh)."""
+    if scope == RankStep.Scope.ORGANISATION:
+        sql = _step_rank_sql(scope, "%s", _num())
+    else:
+        sql = _unit_rank_sql("%s", _num())
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_step_rank_sql(scope, '%s', _num())}", [period_key, scope_id, total])
+        cursor.execute(f"SELECT {sql}", [period_key, scope_id, total])
         value = cursor.fetchone()[0]
     return value or 1
 
@@ -441,7 +456,15 @@ def _target_case(rules: Rules, fraction: float, level_col: str) -> tuple[str, li
     return case, params
 
 
-def refresh_ranks(periods: Iterable[Period], *, today=None) -> int:
+def _person_place_sql() -> str:
+    """(person id, unit id, organisation id) of every person now."""
+    return (
+        f"SELECT u.id AS person_id, u.unit_id, ru.root_id FROM {USER} u "
+        f"LEFT JOIN ({_root_of_unit_sql()}) ru ON ru.unit_id = u.unit_id"
+    )
+
+
+def refresh_ranks(periods: Iterable[Period], *, today=None, reattach: bool = True) -> int:
     """Recompute ranks, unit statistics and boards of `periods`; returns rows changed.
 
     Each step is one statement over all the periods at once (partitioned by period), so
@@ -468,17 +491,19 @@ def refresh_ranks(periods: Iterable[Period], *, today=None) -> int:
         # Re-attach each total to the person's unit and organisation now, and take the
         # totals that changed since the last refresh into the ranking order (rank_total):
         # one pass over the periods' rows that writes only the rows that changed.
-        cursor.execute(
-            f"UPDATE {PT} SET unit_id = m.unit_id, root_id = m.root_id, rank_total = {PT}.total FROM ("
-            f"  SELECT u.id AS person_id, u.unit_id, ru.root_id FROM {USER} u "
-            f"  LEFT JOIN ({_root_of_unit_sql()}) ru ON ru.unit_id = u.unit_id"
-            f") m WHERE {PT}.person_id = m.person_id AND {PT}.period IN ({marks}) "
-            f"AND ({_differs(f'{PT}.unit_id', 'm.unit_id')} OR {_differs(f'{PT}.root_id', 'm.root_id')} "
-            f"OR {PT}.rank_total <> {PT}.total)",
-            keys,
-        )
-        changed += _refresh_steps(cursor, keys, marks)
+        # (Skipped right after a rebuild that did this already: `RebuildReport.ranks_attached`.)
+        if reattach:
+            cursor.execute(
+                f"UPDATE {PT} SET unit_id = m.unit_id, root_id = m.root_id, rank_total = {PT}.total "
+                f"FROM ({_person_place_sql()}) m WHERE {PT}.person_id = m.person_id AND {PT}.period IN ({marks}) "
+                f"AND ({_differs(f'{PT}.unit_id', 'm.unit_id')} OR {_differs(f'{PT}.root_id', 'm.root_id')} "
+                f"OR {PT}.rank_total <> {PT}.total)",
+                keys,
+            )
+        _group_totals(cursor, keys, marks)
+        changed += _refresh_steps(cursor, keys)
         changed += _refresh_unit_stats(cursor, periods, keys, marks, today)
+        cursor.execute("DROP TABLE cr_groups")
         _refresh_boards(cursor, keys, marks)
         if _pg():
             # Back to the default for whatever else the caller's transaction runs.
@@ -486,45 +511,63 @@ def refresh_ranks(periods: Iterable[Period], *, today=None) -> int:
     return changed
 
 
-def _refresh_steps(cursor, keys: list[str], marks: str) -> int:
-    """Bring the ranking steps of the periods up to date: one row per distinct total per ranking.
-
-    A GROUP BY over the periods' totals and a running sum over the (few) groups: no
-    per-person rank is written, so a refresh costs one pass however many ranks moved.
-    The new steps are computed into a temporary table and only the steps that differ
-    are deleted, updated or inserted: after a rebuild that found no drift, or between
-    two refreshes of a large organisation, almost nothing is written (rewriting every
-    unit step of a year — half a million rows — was the slowest part of a rebuild).
+def _group_totals(cursor, keys: list[str], marks: str) -> None:
+    """cr_groups: one pass over the periods' totals of active people, grouped twice:
+    people per (period, organisation, total), the stuff of the ranking steps (``g = 'o'``),
+    and people and people with credits per (period, unit) for the unit statistics (``g = 'u'``).
     """
+    cursor.execute("DROP TABLE IF EXISTS cr_groups")
+    # Inactive people are few: an anti-join on them is cheaper than joining everyone.
+    source = (
+        f"FROM {PT} t WHERE t.period IN ({marks}) "
+        f"AND t.person_id NOT IN (SELECT id FROM {USER} WHERE NOT is_active) "
+        f"AND (t.root_id IS NOT NULL OR t.unit_id IS NOT NULL)"
+    )
+    if _pg():
+        cursor.execute(
+            f"CREATE TEMP TABLE cr_groups AS SELECT t.period, "
+            f"CASE WHEN GROUPING(t.unit_id) = 1 THEN 'o' ELSE 'u' END AS g, "
+            f"COALESCE(t.root_id, t.unit_id) AS sid, t.total, COUNT(*) AS people, "
+            f"COUNT(*) FILTER (WHERE t.total > 0) AS positive {source} "
+            f"GROUP BY GROUPING SETS ((t.period, t.root_id, t.total), (t.period, t.unit_id))",
+            keys,
+        )
+        return
+    cursor.execute(
+        f"CREATE TEMP TABLE cr_groups AS SELECT t.period, 'o' AS g, t.root_id AS sid, t.total, "
+        f"COUNT(*) AS people, SUM(CASE WHEN t.total > 0 THEN 1 ELSE 0 END) AS positive {source} "
+        f"GROUP BY t.period, t.root_id, t.total "
+        f"UNION ALL SELECT t.period, 'u', t.unit_id, NULL, COUNT(*), "
+        f"SUM(CASE WHEN t.total > 0 THEN 1 ELSE 0 END) {source} GROUP BY t.period, t.unit_id",
+        keys * 2,
+    )
+
+
+def _refresh_steps(cursor, keys: list[str]) -> int:
+    """Bring the organisation ranking steps of the periods up to date: one row per
+    distinct total per organisation and period, from cr_groups.
+
+    A running sum over the (few) groups: no per-person rank is written, so a refresh
+    costs one pass however many ranks moved. The new steps are computed into a temporary
+    table and only the steps that differ are deleted, updated or inserted: after a
+    rebuild that found no drift, or between two refreshes of a large organisation,
+    almost nothing is written. (Ranks within a unit are counted when read: a unit is a
+    few hundred people at most, and its steps were most of the rows to rewrite.)
+    """
+    marks = ", ".join(["%s"] * len(keys))
     cursor.execute("DROP TABLE IF EXISTS cr_steps")
     cursor.execute(
         "CREATE TEMP TABLE cr_steps (period VARCHAR(7), scope CHAR(1), scope_id BIGINT, "
         f"total NUMERIC({TOTAL_MAX_DIGITS}, 2), people INTEGER, rank INTEGER)"
     )
-    # One pass over the totals: people per (period, organisation, unit, total); the
-    # organisation steps regroup these few groups instead of reading the totals again.
-    cursor.execute("DROP TABLE IF EXISTS cr_groups")
     cursor.execute(
-        f"CREATE TEMP TABLE cr_groups AS SELECT t.period, t.root_id, t.unit_id, t.total, "
-        f"COUNT(*) AS people FROM {PT} t WHERE t.period IN ({marks}) "
-        # Inactive people are few: an anti-join on them is cheaper than joining everyone.
-        f"AND t.person_id NOT IN (SELECT id FROM {USER} WHERE NOT is_active) "
-        f"AND (t.root_id IS NOT NULL OR t.unit_id IS NOT NULL) "
-        f"GROUP BY t.period, t.root_id, t.unit_id, t.total",
-        keys,
+        "INSERT INTO cr_steps (period, scope, scope_id, total, people, rank) "
+        "SELECT period, %s, sid, total, people, 1 + COALESCE(SUM(people) OVER ("
+        "PARTITION BY period, sid ORDER BY total DESC "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) FROM cr_groups "
+        "WHERE g = 'o' AND sid IS NOT NULL",
+        [str(RankStep.Scope.ORGANISATION)],
     )
-    for scope, column in ((RankStep.Scope.ORGANISATION, "root_id"), (RankStep.Scope.UNIT, "unit_id")):
-        cursor.execute(
-            f"INSERT INTO cr_steps (period, scope, scope_id, total, people, rank) "
-            f"SELECT period, %s, sid, total, people, 1 + COALESCE(SUM(people) OVER ("
-            f"PARTITION BY period, sid ORDER BY total DESC "
-            f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) FROM ("
-            f"  SELECT period, {column} AS sid, total, SUM(people) AS people FROM cr_groups "
-            f"  WHERE {column} IS NOT NULL GROUP BY period, {column}, total"
-            f") g",
-            [str(scope)],
-        )
-    cursor.execute("DROP TABLE cr_groups")
     if _pg():
         cursor.execute("ANALYZE cr_steps")
     same = "n.period = s.period AND n.scope = s.scope AND n.scope_id = s.scope_id AND n.total = s.total"
@@ -625,16 +668,15 @@ def _refresh_unit_stats(cursor, periods: list[Period], keys: list[str], marks: s
         f"  FROM {UT} x "
         f"  LEFT JOIN (SELECT unit_id, COUNT(*) AS mc FROM {USER} WHERE is_active AND unit_id IS NOT NULL "
         f"    GROUP BY unit_id) m ON m.unit_id = x.unit_id "
-        # Members with credits, from the unit ranking steps just written (not the totals).
-        f"  LEFT JOIN (SELECT period, scope_id AS unit_id, SUM(people) AS mwc FROM {RS} "
-        f"    WHERE scope = 'u' AND total > 0 AND period IN ({marks}) GROUP BY period, scope_id"
+        # Members with credits, from the pass over the totals that built the ranking steps.
+        f"  LEFT JOIN (SELECT period, sid AS unit_id, positive AS mwc FROM cr_groups WHERE g = 'u'"
         f"  ) w ON w.unit_id = x.unit_id AND w.period = x.period "
         f"  LEFT JOIN ({on_track_sql}) o ON o.unit_id = x.unit_id AND o.period = x.period "
         f"  WHERE x.period IN ({marks})"
         f") s WHERE {UT}.id = s.id AND ("
         f"{UT}.member_count <> s.mc OR {UT}.members_with_credits <> s.mwc OR {UT}.on_track_count <> s.ot "
         f"OR {UT}.avg_points <> s.avg OR {UT}.compliance_rate <> s.cr OR {_differs(f'{UT}.stats_date', '%s')})",
-        [today, *keys, *on_track_params, *keys, today],
+        [today, *on_track_params, *keys, today],
     )
     changed = max(cursor.rowcount, 0)
     cursor.execute(
@@ -707,6 +749,9 @@ class RebuildReport:
     unit_rows_removed: int = 0
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
+    # Every total of the year also carries its person's unit and organisation now and
+    # is in the ranking order (rank_total), so the rank refresh can skip re-attaching.
+    ranks_attached: bool = False
 
     @property
     def drift(self) -> int:
@@ -723,6 +768,8 @@ def _exec(cursor, sql: str, params: Sequence = ()) -> int:
 
 NO_CAP = Decimal("9999999999")
 TEMP_TABLES = ("cr_diff", "cr_ut", "cr_uy", "cr_um", "cr_y", "cr_q", "cr_m")
+# On PostgreSQL these are views over the scan's per-part tables (see _scan_pg).
+TEMP_VIEWS_PG = ("cr_pt", "cr_y", "cr_q", "cr_m")
 
 
 def _cap_case(rules: Rules, kind: str, level_col: str) -> tuple[str, list] | None:
@@ -795,13 +842,22 @@ def rebuild_year(year: int) -> RebuildReport:
         stored = f"(SELECT * FROM {PT} WHERE period IN ({marks}))"
         expected_cols = ", ".join(f"e.src_{k}" for k in KINDS)
         if pg:
+            # The same pass also finds the rows the rank refresh would re-attach (the
+            # person moved, or the ranking order lags behind the total), so that the fix
+            # below leaves every row ranked where it belongs and the refresh need not
+            # read the totals again for that. Only `drifted` rows are drift.
+            drifted = f"{differs} OR {total_differs} OR t.entries <> e.entries"
             cursor.execute(
                 f"CREATE TEMP TABLE cr_diff AS SELECT COALESCE(e.person_id, t.person_id) AS person_id, "
                 f"COALESCE(e.period, t.period) AS period, e.kind, {expected_cols}, e.total, e.entries, "
-                f"t.id AS tid, t.id IS NULL AS missing, e.person_id IS NULL AS extra "
-                f"FROM cr_pt e FULL JOIN {stored} t ON t.person_id = e.person_id AND t.period = e.period "
-                f"WHERE t.id IS NULL OR e.person_id IS NULL OR {differs} OR {total_differs} "
-                f"OR t.entries <> e.entries",
+                f"t.id AS tid, t.id IS NULL AS missing, e.person_id IS NULL AS extra, "
+                f"COALESCE({drifted}, false) AS drifted, t.now_unit, t.now_root "
+                f"FROM cr_pt e FULL JOIN (SELECT t.*, m.unit_id AS now_unit, m.root_id AS now_root "
+                f"FROM {PT} t JOIN ({_person_place_sql()}) m ON m.person_id = t.person_id "
+                f"WHERE t.period IN ({marks})) t ON t.person_id = e.person_id AND t.period = e.period "
+                f"WHERE t.id IS NULL OR e.person_id IS NULL OR {drifted} "
+                f"OR t.unit_id IS DISTINCT FROM t.now_unit OR t.root_id IS DISTINCT FROM t.now_root "
+                f"OR t.rank_total <> e.total",
                 keys,
             )
         else:  # no FULL JOIN before SQLite 3.39: the two halves
@@ -816,12 +872,22 @@ def rebuild_year(year: int) -> RebuildReport:
                 f"WHERE e.person_id = t.person_id AND e.period = t.period)",
                 keys * 2,
             )
-        report.person_rows_fixed = _exec(
-            cursor,
-            f"UPDATE {PT} SET {', '.join(f'src_{k} = d.src_{k}' for k in KINDS)}, "
-            f"total = d.total, entries = d.entries FROM cr_diff d "
-            f"WHERE {PT}.id = d.tid AND NOT d.missing AND NOT d.extra",
-        )
+        if pg:
+            cursor.execute("SELECT COUNT(*) FROM cr_diff WHERE drifted AND NOT missing AND NOT extra")
+            report.person_rows_fixed = int(cursor.fetchone()[0])
+            cursor.execute(
+                f"UPDATE {PT} SET {', '.join(f'src_{k} = d.src_{k}' for k in KINDS)}, "
+                f"total = d.total, entries = d.entries, unit_id = d.now_unit, root_id = d.now_root, "
+                f"rank_total = d.total FROM cr_diff d WHERE {PT}.id = d.tid AND NOT d.missing AND NOT d.extra"
+            )
+            report.ranks_attached = True
+        else:
+            report.person_rows_fixed = _exec(
+                cursor,
+                f"UPDATE {PT} SET {', '.join(f'src_{k} = d.src_{k}' for k in KINDS)}, "
+                f"total = d.total, entries = d.entries FROM cr_diff d "
+                f"WHERE {PT}.id = d.tid AND NOT d.missing AND NOT d.extra",
+            )
         report.person_rows_added = _exec(
             cursor,
             f"INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {src_names}, "
@@ -872,8 +938,14 @@ def rebuild_year(year: int) -> RebuildReport:
 
 
 def _drop_temp(cursor) -> None:
-    cursor.execute("DROP VIEW IF EXISTS cr_pt" if _pg() else "DROP TABLE IF EXISTS cr_pt")
-    for name in TEMP_TABLES:
+    if _pg():
+        for name in TEMP_VIEWS_PG:
+            cursor.execute(f"DROP VIEW IF EXISTS {name}")
+        names = [n for n in TEMP_TABLES if n not in TEMP_VIEWS_PG]
+        names += [f"{n}{part}" for n in ("cr_m", "cr_q", "cr_y") for part in range(SCAN_PARTS)]
+    else:
+        names = ["cr_pt", *TEMP_TABLES]
+    for name in names:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -889,29 +961,41 @@ def _scan_pg(cursor, periods: list[Period]) -> None:
     largest unit the entries carry (equal: the person stayed in one unit). Months are
     found by comparing with their first instants (width_bucket) rather than converting
     ten million timestamps to local time. cr_q regroups cr_m by quarter, cr_y cr_q by year.
+
+    The people are split into `SCAN_PARTS` disjoint parts, each scanned into tables of
+    its own (cr_m0, cr_q0, cr_y0, …) that views of the plain names put together. A hash
+    table of a part's groups fits the caches far better than one of all groups, and a
+    table created by its query is filled much faster than rows inserted into an existing
+    one; at 9.4 M entries this takes the scan from ~15 s to ~9 s, although each part
+    reads the ledger again (measured: 1 part 15.2 s, 2 parts 8.5 s, 4 parts 14.7 s).
     """
     year_p = periods[0]
     sums = ", ".join(f"{_cents(k)} AS c_{k}" for k in KINDS)
-    cursor.execute(
-        f"CREATE TEMP TABLE cr_m AS SELECT person_id, "
-        f"width_bucket(occurred_at, %s::timestamptz[]) AS month, {sums}, "
-        f"CAST(COUNT(*) AS INTEGER) AS n, "
-        f"MIN(COALESCE(unit_id, -1)) AS umin, MAX(COALESCE(unit_id, -1)) AS umax "
-        f"FROM {CE} WHERE occurred_at >= %s AND occurred_at < %s GROUP BY 1, 2",
-        [[p.start for p in periods[5:]], year_p.start, year_p.end],
-    )
     resum = ", ".join(f"CAST(SUM(c_{k}) AS INTEGER) AS c_{k}" for k in KINDS)
-    cursor.execute(
-        f"CREATE TEMP TABLE cr_q AS SELECT person_id, (month + 2) / 3 AS quarter, {resum}, "
-        f"CAST(SUM(n) AS INTEGER) AS n, MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m GROUP BY 1, 2"
-    )
-    # The year from the quarters: a third of the rows to regroup.
-    cursor.execute(
-        f"CREATE TEMP TABLE cr_y AS SELECT person_id, {resum}, CAST(SUM(n) AS INTEGER) AS n, "
-        f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_q GROUP BY 1"
-    )
+    for part in range(SCAN_PARTS):
+        cursor.execute(
+            f"CREATE TEMP TABLE cr_m{part} AS SELECT person_id, "
+            f"width_bucket(occurred_at, %s::timestamptz[]) AS month, {sums}, "
+            f"CAST(COUNT(*) AS INTEGER) AS n, "
+            f"MIN(COALESCE(unit_id, -1)) AS umin, MAX(COALESCE(unit_id, -1)) AS umax "
+            f"FROM {CE} WHERE occurred_at >= %s AND occurred_at < %s AND person_id %% {SCAN_PARTS} = %s "
+            f"GROUP BY 1, 2",
+            [[p.start for p in periods[5:]], year_p.start, year_p.end, part],
+        )
+        cursor.execute(
+            f"CREATE TEMP TABLE cr_q{part} AS SELECT person_id, (month + 2) / 3 AS quarter, {resum}, "
+            f"CAST(SUM(n) AS INTEGER) AS n, MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m{part} GROUP BY 1, 2"
+        )
+        # The year from the quarters: a third of the rows to regroup.
+        cursor.execute(
+            f"CREATE TEMP TABLE cr_y{part} AS SELECT person_id, {resum}, CAST(SUM(n) AS INTEGER) AS n, "
+            f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_q{part} GROUP BY 1"
+        )
+        for name in ("cr_m", "cr_q", "cr_y"):
+            cursor.execute(f"ANALYZE {name}{part}")
     for name in ("cr_m", "cr_q", "cr_y"):
-        cursor.execute(f"ANALYZE {name}")
+        parts = " UNION ALL ".join(f"SELECT * FROM {name}{part}" for part in range(SCAN_PARTS))
+        cursor.execute(f"CREATE TEMP VIEW {name} AS {parts}")
 
 
 def _expected_person_view_pg(cursor, rules: Rules, year: int) -> None:

@@ -230,3 +230,45 @@ def test_person_totals_for_reports_are_scoped(cast, award):
         (cast.inside.pk, "2025", Decimal("2.00")), (cast.inside.pk, "2025-07", Decimal("2.00"))
     }
     assert selectors.person_totals_visible_to(cast.learner, period_keys=["2025"]).count() == 0
+
+
+def test_a_unit_rank_counts_active_members_above_and_ties_share_it(cast, award):
+    a1 = cast.tree.township_a1
+    top, tied, gone = (UserFactory(unit=a1, name=n) for n in ("甲", "乙", "丙"))
+    award(gone, "9", when=local(2025, 4, 1, 9))
+    award(top, "5", when=local(2025, 4, 1, 9))
+    award(tied, "3", when=local(2025, 4, 1, 9))
+    award(cast.learner, "3", when=local(2025, 4, 1, 9))  # the learner works in township A1 too
+    gone.is_active = False
+    gone.save()
+    services.ranks_refresh(period_keys=["2025"])
+
+    info = selectors.person_rank(cast.learner, Y2025)
+    assert info.rank_unit == 2  # only 甲 is above; 丙 left; 乙 ties
+    assert selectors.person_rank(tied, Y2025).rank_unit == 2
+    page = selectors.people_ranking(cast.system_admin, period=Y2025, scope=a1, page=2, page_size=1)
+    assert names(page) == [(2, page.rows[0].name)]  # a page that opens inside the tie
+
+
+def test_units_count_their_members_with_credits(cast, award):
+    a1 = cast.tree.township_a1
+    UserFactory(unit=a1)  # no credits
+    award(cast.learner, "2", when=local(2025, 4, 1, 9))
+
+    row = UnitTotal.objects.get(unit=a1, period="2025")
+    assert (row.member_count, row.members_with_credits) == (2, 1)
+
+
+def test_a_rebuild_ranks_a_person_who_moved_in_the_new_unit_without_drift(cast, award):
+    award(cast.learner, "4", when=local(2025, 4, 1, 9))
+    cast.learner.unit = cast.tree.township_b1
+    cast.learner.save()
+
+    report = services.totals_rebuild(year=2025)
+
+    assert report.drift == 0  # moving is not drift: the ledger and the sums still agree
+    rows = PersonTotal.objects.filter(person=cast.learner, period__startswith="2025")
+    assert {(r.unit_id, r.rank_total == r.total) for r in rows} == {(cast.tree.township_b1.pk, True)}
+    leaf = selectors.people_ranking(cast.system_admin, period=Y2025, scope=cast.tree.township_b1)
+    assert [r.name for r in leaf.rows] == [cast.learner.name]
+    assert selectors.person_rank(cast.learner, Y2025).rank_unit == 1
