@@ -1050,12 +1050,15 @@ def _sql_number(value: object) -> str:
 
 def _expected_unit_totals_pg(cursor, rules: Rules, year: int, periods: list[Period]) -> None:
     """cr_ut: expected unit totals. People who stayed in one unit all year contribute
-    from cr_m; the entries of people who moved are read again (few, by the person index)."""
+    from cr_m (a person's month rows all carry that unit); the entries of people who
+    moved are read again (few, by the person index)."""
     year_p = periods[0]
+    # Grouped by (unit, month) at once: a few tens of thousands of rows for what follows.
     cursor.execute(
         f"CREATE TEMP TABLE cr_um AS "
-        f"SELECT y.umin AS unit_id, m.month, {', '.join(f'm.c_{k}' for k in KINDS)}, m.n "
-        f"FROM cr_m m JOIN cr_y y ON y.person_id = m.person_id WHERE y.umin = y.umax AND y.umin <> -1 "
+        f"SELECT umin AS unit_id, month, {', '.join(f'SUM(c_{k}) AS c_{k}' for k in KINDS)}, "
+        f"SUM(n) AS n FROM cr_m WHERE umin <> -1 "
+        f"AND person_id NOT IN (SELECT person_id FROM cr_y WHERE umin <> umax) GROUP BY umin, month "
         f"UNION ALL SELECT unit_id, width_bucket(occurred_at, %s::timestamptz[]), "
         f"{', '.join(_cents(k) for k in KINDS)}, CAST(COUNT(*) AS INTEGER) FROM {CE} "
         f"WHERE person_id IN (SELECT person_id FROM cr_y WHERE umin <> umax) "
