@@ -280,10 +280,12 @@ def person_rank(person: User, period: Period, *, row: object = None) -> RankInfo
     unit_id = person.unit_id
     if not unit_id:
         return RankInfo(period.key, None, None, None, None)
-    snap = totals.rank_snapshot(person_id=person.pk, unit_id=unit_id, period_key=period.key)
+    is_live = live.is_synced(period)
+    # With live sets, the ranks come from them: the snapshot reads the total and sizes only.
+    snap = totals.rank_snapshot(person_id=person.pk, unit_id=unit_id, period_key=period.key, ranks=not is_live)
     if not person.is_active or snap.root_id is None:
         return RankInfo(period.key, None, snap.org_size, None, snap.unit_size, total=snap.total)
-    if live.is_synced(period):
+    if is_live:
         ranks = live.ranks_of(period=period, person_id=person.pk, root_id=snap.root_id, unit_id=unit_id)
         return RankInfo(
             period.key, ranks.rank_org, snap.org_size, ranks.rank_unit, snap.unit_size, live=True, total=snap.total

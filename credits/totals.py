@@ -389,23 +389,30 @@ def _unit_rank_sql(unit_id: str, total: str) -> str:
     )
 
 
-def rank_snapshot(*, person_id: int, unit_id: int, period_key: str) -> RankSnapshot:
+def rank_snapshot(*, person_id: int, unit_id: int, period_key: str, ranks: bool = True) -> RankSnapshot:
     """The person's total and ranks in their organisation and unit for one period, and
     the sizes of both rankings: one round trip of indexed reads.
 
     A rank is one more than the people above the person's total as of the last rank
-    refresh; ranks are None until a refresh has built the ranking of the period.
+    refresh; ranks are None until a refresh has built the ranking of the period (and
+    when `ranks` is false: the caller takes them from the live sets).
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.total, r.root_id, b.population, u.member_count, "
+    if ranks:
+        rank_sql = (
             f"{_step_rank_sql('o', 'r.root_id', 'COALESCE(t.total, 0)')}, "
             f"{_unit_rank_sql('%s', 'COALESCE(t.total, 0)')} "
+        )
+        rank_params = [period_key, period_key, unit_id]
+    else:
+        rank_sql, rank_params = "NULL, NULL ", []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.total, r.root_id, b.population, u.member_count, {rank_sql}"
             f"FROM (SELECT {_root_sql()} AS root_id) r "
             f"LEFT JOIN {PT} t ON t.person_id = %s AND t.period = %s "
             f"LEFT JOIN {RB} b ON b.root_id = r.root_id AND b.period = %s "
             f"LEFT JOIN {UT} u ON u.unit_id = %s AND u.period = %s",
-            [period_key, period_key, unit_id, unit_id, person_id, period_key, period_key, unit_id, period_key],
+            [*rank_params, unit_id, person_id, period_key, period_key, unit_id, period_key],
         )
         total, root_id, population, members, org_rank, unit_rank = cursor.fetchone()
     return RankSnapshot(
