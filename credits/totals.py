@@ -20,12 +20,17 @@ Three operations, all plain SQL that runs on PostgreSQL and SQLite alike:
 
 from __future__ import annotations
 
+import logging
+import re
+import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractMonth
@@ -55,7 +60,9 @@ KINDS: list[str] = list(SourceKind.values)
 ROOT_PATH_LEN = OrgUnit.steplen
 REBUILD_WORK_MEM = "512MB"  # per sort/hash node of a rebuild or refresh, its transaction only
 RANK_REFRESH_LOCK = 0x63726564  # advisory lock key ("cred")
-SCAN_PARTS = 2  # the rebuild scans the ledger in this many disjoint sets of people (see _scan_pg)
+SCAN_PARTS = 2  # the rebuild works in this many disjoint sets of people (see _ACCUMULATORS)
+
+log = logging.getLogger(__name__)
 
 
 def _pg() -> bool:
@@ -774,9 +781,7 @@ def _exec(cursor, sql: str, params: Sequence = ()) -> int:
 
 
 NO_CAP = Decimal("9999999999")
-TEMP_TABLES = ("cr_diff", "cr_ut", "cr_uy", "cr_um", "cr_y", "cr_q", "cr_m")
-# On PostgreSQL these are views over the scan's per-part tables (see _scan_pg).
-TEMP_VIEWS_PG = ("cr_pt", "cr_y", "cr_q", "cr_m")
+TEMP_TABLES = ("cr_diff", "cr_ut", "cr_uy", "cr_um", "cr_y", "cr_q", "cr_m")  # SQLite
 
 
 def _cap_case(rules: Rules, kind: str, level_col: str) -> tuple[str, list] | None:
@@ -823,13 +828,12 @@ def rebuild_year(year: int) -> RebuildReport:
             cursor.execute(f"LOCK TABLE {CE} IN SHARE MODE")
             # Millions of rows are hashed: give this transaction memory so nothing spills.
             cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
+        helper = pg and _helper_allowed(cursor)
         _drop_temp(cursor)
         if pg:
-            _scan_pg(cursor, periods)
-            t = step("scan", t)
-            _expected_person_view_pg(cursor, rules, year)
-            t = step("person_totals", t)
-            _expected_unit_totals_pg(cursor, rules, year, periods)
+            _people_pg(cursor, rules=rules, year=year, periods=periods, helper=helper)
+            t = step("people", t)
+            _expected_unit_totals_pg(cursor, rules, year)
         else:
             _scan_ledger(cursor, periods[0], periods)
             t = step("scan", t)
@@ -840,34 +844,12 @@ def rebuild_year(year: int) -> RebuildReport:
 
         # Compare: one pass keeps the (person, period) rows that differ, are missing or
         # are extra, with their expected values; the fixes then touch only those.
-        if pg:
-            differs = " OR ".join(f"t.src_{k} <> e.src_{k}" for k in KINDS)
-            total_differs = "t.total <> e.total"
-        else:  # SQLite sums floats: compare to the cent
-            differs = " OR ".join(f"ABS(t.src_{k} - e.src_{k}) >= 0.005" for k in KINDS)
-            total_differs = "ABS(t.total - e.total) >= 0.005"
+        # (On PostgreSQL cr_diff is already there: each part of the people compared its own.)
+        differs = " OR ".join(f"ABS(t.src_{k} - e.src_{k}) >= 0.005" for k in KINDS)
+        total_differs = "ABS(t.total - e.total) >= 0.005"
         stored = f"(SELECT * FROM {PT} WHERE period IN ({marks}))"
         expected_cols = ", ".join(f"e.src_{k}" for k in KINDS)
-        if pg:
-            # The same pass also finds the rows the rank refresh would re-attach (the
-            # person moved, or the ranking order lags behind the total), so that the fix
-            # below leaves every row ranked where it belongs and the refresh need not
-            # read the totals again for that. Only `drifted` rows are drift.
-            drifted = f"{differs} OR {total_differs} OR t.entries <> e.entries"
-            cursor.execute(
-                f"CREATE TEMP TABLE cr_diff AS SELECT COALESCE(e.person_id, t.person_id) AS person_id, "
-                f"COALESCE(e.period, t.period) AS period, e.kind, {expected_cols}, e.total, e.entries, "
-                f"t.id AS tid, t.id IS NULL AS missing, e.person_id IS NULL AS extra, "
-                f"COALESCE({drifted}, false) AS drifted, t.now_unit, t.now_root "
-                f"FROM cr_pt e FULL JOIN (SELECT t.*, m.unit_id AS now_unit, m.root_id AS now_root "
-                f"FROM {PT} t JOIN ({_person_place_sql()}) m ON m.person_id = t.person_id "
-                f"WHERE t.period IN ({marks})) t ON t.person_id = e.person_id AND t.period = e.period "
-                f"WHERE t.id IS NULL OR e.person_id IS NULL OR {drifted} "
-                f"OR t.unit_id IS DISTINCT FROM t.now_unit OR t.root_id IS DISTINCT FROM t.now_root "
-                f"OR t.rank_total <> e.total",
-                keys,
-            )
-        else:  # no FULL JOIN before SQLite 3.39: the two halves
+        if not pg:  # SQLite sums floats: compare to the cent; no FULL JOIN before 3.39: two halves
             null_cols = ", ".join(f"NULL AS src_{k}" for k in KINDS)
             cursor.execute(
                 f"CREATE TEMP TABLE cr_diff AS SELECT e.person_id, e.period, e.kind, {expected_cols}, "
@@ -936,7 +918,7 @@ def rebuild_year(year: int) -> RebuildReport:
         if pg and report.person_rows_added > 100_000:
             # The planner must know the table grew, or the rank refresh plans for an empty one.
             cursor.execute(f"ANALYZE {PT}")
-        cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {'cr_y' if pg else 'cr_m'}")
+        cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {'cr_count' if pg else 'cr_m'}")
         report.entries = int(cursor.fetchone()[0])
         t = step("fix", t)
         _drop_temp(cursor)
@@ -946,9 +928,9 @@ def rebuild_year(year: int) -> RebuildReport:
 
 def _drop_temp(cursor) -> None:
     if _pg():
-        for name in TEMP_VIEWS_PG:
-            cursor.execute(f"DROP VIEW IF EXISTS {name}")
-        names = [n for n in TEMP_TABLES if n not in TEMP_VIEWS_PG]
+        for part in range(SCAN_PARTS):
+            cursor.execute(f"DROP VIEW IF EXISTS cr_pt{part}")
+        names = [*_ACCUMULATORS, "cr_ut"]
         names += [f"{n}{part}" for n in ("cr_m", "cr_q", "cr_y") for part in range(SCAN_PARTS)]
     else:
         names = ["cr_pt", *TEMP_TABLES]
@@ -960,54 +942,221 @@ def _cents(k: str) -> str:
     return f"CAST(SUM(CAST(points * 100 AS INTEGER)) FILTER (WHERE source_kind = '{k}') AS INTEGER)"
 
 
-def _scan_pg(cursor, periods: list[Period]) -> None:
-    """PostgreSQL: the one scan of the year's entries, and the tables derived from it.
+# The per-person work of a PostgreSQL rebuild, in parts: each part is a disjoint set of
+# people (person id modulo SCAN_PARTS) whose scan, derived sums and compare run in one
+# session and append their results to the session's accumulators below. Small parts are
+# faster per row than one big pass — a hash table of a part's groups fits the caches far
+# better, and a table created by its query fills much faster than rows inserted into an
+# existing one (at 9.4 M entries: 1 part 15.2 s, 2 parts 8.5 s, 4 parts 14.7 s for the
+# scan) — and two parts can run at once, one of them on a second connection that
+# imports the rebuild's snapshot, so that both cores work (see `_people_pg`).
+_ACCUMULATORS = {
+    # Expected values of the (person, period) rows that differ from the stored ones.
+    "cr_diff": "(person_id BIGINT, period VARCHAR(7), kind CHAR(1), "
+    + ", ".join(f"src_{k} NUMERIC" for k in KINDS)
+    + ", total NUMERIC, entries INTEGER, tid BIGINT, missing BOOLEAN, extra BOOLEAN, drifted BOOLEAN, "
+    "now_unit BIGINT, now_root BIGINT)",
+    # Sums per (unit, month), in cents.
+    "cr_um": "(unit_id BIGINT, month INTEGER, " + ", ".join(f"c_{k} BIGINT" for k in KINDS) + ", n BIGINT)",
+    # Capped sources of the year as they counted, per unit.
+    "cr_uy": "(unit_id BIGINT, points NUMERIC, entries BIGINT)",
+    # People who changed unit during the year (their capped sources are replayed).
+    "cr_movers": "(person_id BIGINT, cadre_level_id BIGINT)",
+    "cr_count": "(n BIGINT)",
+}
 
-    cr_m: per (person, month) the sum of each source in integer cents (integer sums are
-    several times cheaper than numeric ones), the entry count, and the smallest and
+
+def _helper_allowed(cursor) -> bool:
+    """Whether a second connection may do part of the work: it sees the rebuild's
+    snapshot but not what this transaction wrote, so only if it wrote nothing yet."""
+    if not getattr(settings, "CREDITS_REBUILD_HELPER", True) or SCAN_PARTS < 2:
+        return False
+    cursor.execute("SELECT txid_current_if_assigned() IS NULL")
+    return bool(cursor.fetchone()[0])
+
+
+def _people_pg(cursor, *, rules: Rules, year: int, periods: list[Period], helper: bool) -> None:
+    """Fill the accumulators for every part of the people: part 0 here and, with
+    `helper`, the others at the same time on a second connection whose results are
+    copied in afterwards (a few rows unless totals drifted); without it, or if the
+    helper fails, every part here in turn."""
+    for name, columns in _ACCUMULATORS.items():
+        cursor.execute(f"CREATE TEMP TABLE {name} {columns}")
+    work = {"rules": rules, "year": year, "periods": periods}
+    rest = list(range(1, SCAN_PARTS))
+    if helper:
+        cursor.execute("SELECT pg_export_snapshot()")
+        runner = _Helper(connection.get_connection_params(), cursor.fetchone()[0], rest, work)
+        runner.start()
+        try:
+            _person_part_pg(cursor, part=0, **work)
+        finally:
+            runner.join()
+        if runner.error is None:
+            for name, data in runner.results.items():
+                with connection.connection.cursor() as raw, raw.copy(f"COPY {name} FROM STDIN") as copy:
+                    while chunk := data.read(1 << 16):
+                        copy.write(chunk)
+                data.close()
+            return
+        for data in runner.results.values():
+            data.close()
+        log.warning("Credit rebuild helper failed (%s); doing its part here.", runner.error)
+    else:
+        _person_part_pg(cursor, part=0, **work)
+    for part in rest:
+        _person_part_pg(cursor, part=part, **work)
+
+
+class _Helper(threading.Thread):
+    """A second connection that runs parts of the people in the exported snapshot and
+    keeps its accumulators' rows (COPY text) for the rebuild's connection."""
+
+    def __init__(self, params: dict, snapshot: str, parts: list[int], work: dict) -> None:
+        super().__init__(name="credits-rebuild-helper", daemon=True)
+        if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+            raise ValueError(snapshot)
+        self.params, self.snapshot, self.parts, self.work = params, snapshot, parts, work
+        self.results: dict[str, tempfile.SpooledTemporaryFile] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(**self.params) as conn:
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                with conn.cursor() as cursor:
+                    cursor.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
+                    cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
+                    for name, columns in _ACCUMULATORS.items():
+                        cursor.execute(f"CREATE TEMP TABLE {name} {columns}")
+                    for part in self.parts:
+                        _person_part_pg(cursor, part=part, **self.work)
+                    for name in _ACCUMULATORS:
+                        # Closed by the rebuild once copied in.
+                        data = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115
+                        with cursor.copy(f"COPY {name} TO STDOUT") as copy:
+                            for chunk in copy:
+                                data.write(chunk)
+                        data.seek(0)
+                        self.results[name] = data
+                conn.rollback()
+        except Exception as exc:  # noqa: BLE001 — reported, and the part is redone by the caller
+            self.error = exc
+
+
+def _person_part_pg(cursor, *, part: int, rules: Rules, year: int, periods: list[Period]) -> None:
+    """One part of the people, in the session of `cursor`: scan, expected totals,
+    compare with the stored ones, unit sums. No ORM here: it may run on the helper's
+    connection, in the rebuild's snapshot."""
+    _scan_part_pg(cursor, periods, part)
+    _expected_person_view_pg(cursor, rules, year, part)
+    _compare_part_pg(cursor, [p.key for p in periods], part)
+    _unit_part_pg(cursor, rules, periods, part)
+    cursor.execute(f"INSERT INTO cr_count SELECT COALESCE(SUM(n), 0) FROM cr_y{part}")
+
+
+def _scan_part_pg(cursor, periods: list[Period], part: int) -> None:
+    """The scan of one part's entries of the year, and the tables derived from it.
+
+    cr_m<part>: per (person, month) the sum of each source in integer cents (integer sums
+    are several times cheaper than numeric ones), the entry count, and the smallest and
     largest unit the entries carry (equal: the person stayed in one unit). Months are
     found by comparing with their first instants (width_bucket) rather than converting
-    ten million timestamps to local time. cr_q regroups cr_m by quarter, cr_y cr_q by year.
-
-    The people are split into `SCAN_PARTS` disjoint parts, each scanned into tables of
-    its own (cr_m0, cr_q0, cr_y0, …) that views of the plain names put together. A hash
-    table of a part's groups fits the caches far better than one of all groups, and a
-    table created by its query is filled much faster than rows inserted into an existing
-    one; at 9.4 M entries this takes the scan from ~15 s to ~9 s, although each part
-    reads the ledger again (measured: 1 part 15.2 s, 2 parts 8.5 s, 4 parts 14.7 s).
+    ten million timestamps to local time. cr_q<part> regroups it by quarter, cr_y<part>
+    that by year.
     """
     year_p = periods[0]
     sums = ", ".join(f"{_cents(k)} AS c_{k}" for k in KINDS)
     resum = ", ".join(f"CAST(SUM(c_{k}) AS INTEGER) AS c_{k}" for k in KINDS)
-    for part in range(SCAN_PARTS):
-        cursor.execute(
-            f"CREATE TEMP TABLE cr_m{part} AS SELECT person_id, "
-            f"width_bucket(occurred_at, %s::timestamptz[]) AS month, {sums}, "
-            f"CAST(COUNT(*) AS INTEGER) AS n, "
-            f"MIN(COALESCE(unit_id, -1)) AS umin, MAX(COALESCE(unit_id, -1)) AS umax "
-            f"FROM {CE} WHERE occurred_at >= %s AND occurred_at < %s AND person_id %% {SCAN_PARTS} = %s "
-            f"GROUP BY 1, 2",
-            [[p.start for p in periods[5:]], year_p.start, year_p.end, part],
-        )
-        cursor.execute(
-            f"CREATE TEMP TABLE cr_q{part} AS SELECT person_id, (month + 2) / 3 AS quarter, {resum}, "
-            f"CAST(SUM(n) AS INTEGER) AS n, MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m{part} GROUP BY 1, 2"
-        )
-        # The year from the quarters: a third of the rows to regroup.
-        cursor.execute(
-            f"CREATE TEMP TABLE cr_y{part} AS SELECT person_id, {resum}, CAST(SUM(n) AS INTEGER) AS n, "
-            f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_q{part} GROUP BY 1"
-        )
-        for name in ("cr_m", "cr_q", "cr_y"):
-            cursor.execute(f"ANALYZE {name}{part}")
+    cursor.execute(
+        f"CREATE TEMP TABLE cr_m{part} AS SELECT person_id, "
+        f"width_bucket(occurred_at, %s::timestamptz[]) AS month, {sums}, "
+        f"CAST(COUNT(*) AS INTEGER) AS n, "
+        f"MIN(COALESCE(unit_id, -1)) AS umin, MAX(COALESCE(unit_id, -1)) AS umax "
+        f"FROM {CE} WHERE occurred_at >= %s AND occurred_at < %s AND person_id %% {SCAN_PARTS} = %s "
+        f"GROUP BY 1, 2",
+        [[p.start for p in periods[5:]], year_p.start, year_p.end, part],
+    )
+    cursor.execute(
+        f"CREATE TEMP TABLE cr_q{part} AS SELECT person_id, (month + 2) / 3 AS quarter, {resum}, "
+        f"CAST(SUM(n) AS INTEGER) AS n, MIN(umin) AS umin, MAX(umax) AS umax FROM cr_m{part} GROUP BY 1, 2"
+    )
+    # The year from the quarters: a third of the rows to regroup.
+    cursor.execute(
+        f"CREATE TEMP TABLE cr_y{part} AS SELECT person_id, {resum}, CAST(SUM(n) AS INTEGER) AS n, "
+        f"MIN(umin) AS umin, MAX(umax) AS umax FROM cr_q{part} GROUP BY 1"
+    )
     for name in ("cr_m", "cr_q", "cr_y"):
-        parts = " UNION ALL ".join(f"SELECT * FROM {name}{part}" for part in range(SCAN_PARTS))
-        cursor.execute(f"CREATE TEMP VIEW {name} AS {parts}")
+        cursor.execute(f"ANALYZE {name}{part}")
 
 
-def _expected_person_view_pg(cursor, rules: Rules, year: int) -> None:
-    """cr_pt: the expected person totals of the 17 periods, as a view over cr_m/cr_q/cr_y
-    (only the rows that differ from the stored ones are ever materialised)."""
+def _compare_part_pg(cursor, keys: list[str], part: int) -> None:
+    """Append to cr_diff the part's (person, period) rows that differ from the stored
+    ones, are missing or are extra, with their expected values.
+
+    The same pass also finds the rows the rank refresh would re-attach (the person moved,
+    or the ranking order lags behind the total), so that the fix leaves every row ranked
+    where it belongs and the refresh need not read the totals again for that. Only
+    `drifted` rows are drift.
+    """
+    marks = ", ".join(["%s"] * len(keys))
+    differs = " OR ".join(f"t.src_{k} <> e.src_{k}" for k in KINDS)
+    drifted = f"{differs} OR t.total <> e.total OR t.entries <> e.entries"
+    cursor.execute(
+        f"INSERT INTO cr_diff SELECT COALESCE(e.person_id, t.person_id), COALESCE(e.period, t.period), "
+        f"e.kind, {', '.join(f'e.src_{k}' for k in KINDS)}, e.total, e.entries, "
+        f"t.id, t.id IS NULL, e.person_id IS NULL, COALESCE({drifted}, false), t.now_unit, t.now_root "
+        f"FROM cr_pt{part} e FULL JOIN (SELECT t.*, m.unit_id AS now_unit, m.root_id AS now_root "
+        f"FROM {PT} t JOIN ({_person_place_sql()}) m ON m.person_id = t.person_id "
+        f"WHERE t.period IN ({marks}) AND t.person_id %% {SCAN_PARTS} = %s) t "
+        f"ON t.person_id = e.person_id AND t.period = e.period "
+        f"WHERE t.id IS NULL OR e.person_id IS NULL OR {drifted} "
+        f"OR t.unit_id IS DISTINCT FROM t.now_unit OR t.root_id IS DISTINCT FROM t.now_root "
+        f"OR t.rank_total <> e.total",
+        [*keys, part],
+    )
+
+
+def _unit_part_pg(cursor, rules: Rules, periods: list[Period], part: int) -> None:
+    """Append the part's unit sums: people who stayed in one unit all year contribute
+    from cr_m<part> (a person's month rows all carry that unit), grouped by (unit, month);
+    the entries of people who moved are read again (few, by the person index). Capped
+    sources of the year count per person: min(raw, cap) for people who stayed (cr_uy);
+    the others are listed in cr_movers to be replayed."""
+    year_p = periods[0]
+    movers = f"(SELECT person_id FROM cr_y{part} WHERE umin <> umax)"
+    cursor.execute(
+        f"INSERT INTO cr_um SELECT umin, month, {', '.join(f'SUM(c_{k})' for k in KINDS)}, SUM(n) "
+        f"FROM cr_m{part} WHERE umin <> -1 AND person_id NOT IN {movers} GROUP BY umin, month "
+        f"UNION ALL SELECT unit_id, width_bucket(occurred_at, %s::timestamptz[]), "
+        f"{', '.join(_cents(k) for k in KINDS)}, COUNT(*) FROM {CE} "
+        f"WHERE person_id IN {movers} AND occurred_at >= %s AND occurred_at < %s AND unit_id IS NOT NULL "
+        f"GROUP BY 1, 2",
+        [[p.start for p in periods[5:]], year_p.start, year_p.end],
+    )
+    capped = rules.capped_kinds()
+    for k in capped:
+        cap_sql, cap_params = _cap_case(rules, k, "u.cadre_level_id")
+        cursor.execute(
+            f"INSERT INTO cr_uy (unit_id, points, entries) "
+            f"SELECT y.umin, {_least(f'CAST(y.c_{k} AS NUMERIC(16, 2)) / 100', cap_sql)}, 0 "
+            f"FROM cr_y{part} y JOIN {USER} u ON u.id = y.person_id "
+            f"WHERE y.c_{k} IS NOT NULL AND y.umin = y.umax AND y.umin <> -1",
+            cap_params,
+        )
+    if capped:
+        cursor.execute(
+            f"INSERT INTO cr_movers SELECT y.person_id, u.cadre_level_id FROM cr_y{part} y "
+            f"JOIN {USER} u ON u.id = y.person_id WHERE y.umin <> y.umax"
+        )
+
+
+def _expected_person_view_pg(cursor, rules: Rules, year: int, part: int) -> None:
+    """cr_pt<part>: the expected person totals of the 17 periods of one part of the
+    people, as a view over its cr_m/cr_q/cr_y (only the rows that differ from the stored
+    ones are ever materialised)."""
 
     def points(col: str) -> str:
         return f"CAST(COALESCE({col}, 0) AS NUMERIC(14, 2)) / 100"
@@ -1027,14 +1176,14 @@ def _expected_person_view_pg(cursor, rules: Rules, year: int) -> None:
             terms.append(_least(points(f"y.c_{k}"), cap_sql))
     y = _quote(str(year))
     cursor.execute(
-        f"CREATE TEMP VIEW cr_pt AS "
+        f"CREATE TEMP VIEW cr_pt{part} AS "
         f"SELECT person_id, {y} || '-' || LPAD(CAST(month AS VARCHAR), 2, '0') AS period, "
-        f"CAST('M' AS CHAR(1)) AS kind, {src}, {plain} AS total, n AS entries FROM cr_m "
+        f"CAST('M' AS CHAR(1)) AS kind, {src}, {plain} AS total, n AS entries FROM cr_m{part} "
         f"UNION ALL SELECT person_id, {y} || '-Q' || CAST(quarter AS VARCHAR), 'Q', {src}, {plain}, n "
-        f"FROM cr_q "
+        f"FROM cr_q{part} "
         f"UNION ALL SELECT y.person_id, {y}, 'Y', "
         + ", ".join(points(f"y.c_{k}") for k in KINDS)
-        + f", {' + '.join(terms)}, y.n FROM cr_y y JOIN {USER} u ON u.id = y.person_id"
+        + f", {' + '.join(terms)}, y.n FROM cr_y{part} y JOIN {USER} u ON u.id = y.person_id"
     )
 
 
@@ -1055,23 +1204,8 @@ def _sql_number(value: object) -> str:
     return f"CAST({number} AS NUMERIC)"
 
 
-def _expected_unit_totals_pg(cursor, rules: Rules, year: int, periods: list[Period]) -> None:
-    """cr_ut: expected unit totals. People who stayed in one unit all year contribute
-    from cr_m (a person's month rows all carry that unit); the entries of people who
-    moved are read again (few, by the person index)."""
-    year_p = periods[0]
-    # Grouped by (unit, month) at once: a few tens of thousands of rows for what follows.
-    cursor.execute(
-        f"CREATE TEMP TABLE cr_um AS "
-        f"SELECT umin AS unit_id, month, {', '.join(f'SUM(c_{k}) AS c_{k}' for k in KINDS)}, "
-        f"SUM(n) AS n FROM cr_m WHERE umin <> -1 "
-        f"AND person_id NOT IN (SELECT person_id FROM cr_y WHERE umin <> umax) GROUP BY umin, month "
-        f"UNION ALL SELECT unit_id, width_bucket(occurred_at, %s::timestamptz[]), "
-        f"{', '.join(_cents(k) for k in KINDS)}, CAST(COUNT(*) AS INTEGER) FROM {CE} "
-        f"WHERE person_id IN (SELECT person_id FROM cr_y WHERE umin <> umax) "
-        f"AND occurred_at >= %s AND occurred_at < %s AND unit_id IS NOT NULL GROUP BY 1, 2",
-        [[p.start for p in periods[5:]], year_p.start, year_p.end],
-    )
+def _expected_unit_totals_pg(cursor, rules: Rules, year: int) -> None:
+    """cr_ut: expected unit totals, from the parts' unit sums (cr_um, cr_uy, cr_movers)."""
     plain = "CAST(" + " + ".join(f"COALESCE(SUM(c_{k}), 0)" for k in KINDS) + " AS NUMERIC(16, 2)) / 100"
     y = str(year)
     cursor.execute(
@@ -1087,31 +1221,15 @@ def _expected_unit_totals_pg(cursor, rules: Rules, year: int, periods: list[Peri
         [y, y],
     )
     # The unit's year: uncapped sources as summed; capped ones as they counted for the
-    # person — min(raw, cap) for people who stayed in one unit, a replay for the others.
+    # person — min(raw, cap) for people who stayed in one unit (cr_uy), a replay for the others.
     capped = rules.capped_kinds()
     uncapped = " + ".join(f"COALESCE(SUM(c_{k}), 0)" for k in KINDS if k not in capped) or "0"
-    cursor.execute("CREATE TEMP TABLE cr_uy (unit_id BIGINT, points NUMERIC(16, 2), entries INTEGER)")
     cursor.execute(
         f"INSERT INTO cr_uy (unit_id, points, entries) "
         f"SELECT unit_id, CAST({uncapped} AS NUMERIC(16, 2)) / 100, SUM(n) FROM cr_um GROUP BY unit_id"
     )
-    for k in capped:
-        cap_sql, cap_params = _cap_case(rules, k, "u.cadre_level_id")
-        cursor.execute(
-            f"INSERT INTO cr_uy (unit_id, points, entries) "
-            f"SELECT y.umin, {_least(f'CAST(y.c_{k} AS NUMERIC(16, 2)) / 100', cap_sql)}, 0 "
-            f"FROM cr_y y JOIN {USER} u ON u.id = y.person_id "
-            f"WHERE y.c_{k} IS NOT NULL AND y.umin = y.umax AND y.umin <> -1",
-            cap_params,
-        )
-    movers: dict[int, int | None] = {}
-    if capped:
-        cursor.execute(
-            f"SELECT y.person_id, u.cadre_level_id FROM cr_y y JOIN {USER} u ON u.id = y.person_id "
-            f"WHERE y.umin <> y.umax"
-        )
-        movers = dict(cursor.fetchall())
-    _replay_movers(cursor, rules, year, capped, movers)
+    cursor.execute("SELECT person_id, cadre_level_id FROM cr_movers")
+    _replay_movers(cursor, rules, year, capped, dict(cursor.fetchall()))
     cursor.execute(
         "INSERT INTO cr_ut (unit_id, period, kind, points, entries) "
         "SELECT unit_id, %s, 'Y', SUM(points), SUM(entries) FROM cr_uy GROUP BY unit_id",
