@@ -21,3 +21,7 @@ HOME_PANELS = ["courses.views.panels.home_panel"]
 # Optional: measure with sessions in the cache (Redis) rather than the database.
 if _os.environ.get("LP_BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = _os.environ["LP_BENCH_SESSION_ENGINE"]
+
+# The reference run of the bare view with no middleware at all (courses_bench.py sets it).
+if _os.environ.get("LP_BENCH_NO_MIDDLEWARE"):
+    MIDDLEWARE: list[str] = []

@@ -402,3 +402,28 @@ def test_the_exam_engine_hook_completes_a_course_whose_quiz_was_passed(world):
 
 def test_the_hook_is_registered_with_the_exam_engine(settings):
     assert "courses.services.quiz_exam_passed" in settings.EVALUATIONS_ON_EXAM_PASSED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_a_heartbeat_on_its_own_commits_without_waiting_and_stays_exact(world, playing):
+    """Outside a transaction a plain heartbeat is committed asynchronously (its statement's
+    transaction only); the completing one and everything else stay synchronous."""
+    beat(world.learner, playing, 15, 15)
+    with CaptureQueriesContext(connection) as queries:
+        beat(world.learner, playing, 30, 30)
+    assert len(queries) == 2
+    assert "set_config('synchronous_commit', 'off', true)" in queries[1]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # the setting ended with the heartbeat's transaction
+    row = LessonProgress.objects.get()
+    assert (row.position_seconds, row.watched_seconds, row.heartbeat_count) == (30, 30, 2)
+
+    with CaptureQueriesContext(connection) as played:
+        assert watch_whole(world.learner, world.lessons[1], 100).lesson_done
+    saves = [q["sql"] for q in played if "heartbeat_count = heartbeat_count + 1" in q["sql"]]
+    completing = [sql for sql in saves if "completed_at = NULL" not in sql]
+    assert "set_config" in saves[0]
+    assert completing and "set_config" not in completing[0]  # the heartbeat that finishes the lesson
