@@ -969,7 +969,7 @@ _ACCUMULATORS = {
 def _helper_allowed(cursor) -> bool:
     """Whether a second connection may do part of the work: it sees the rebuild's
     snapshot but not what this transaction wrote, so only if it wrote nothing yet."""
-    if not getattr(settings, "CREDITS_REBUILD_HELPER", True) or SCAN_PARTS < 2:
+    if not settings.CREDITS_REBUILD_HELPER or SCAN_PARTS < 2:
         return False
     cursor.execute("SELECT txid_current_if_assigned() IS NULL")
     return bool(cursor.fetchone()[0])

@@ -374,6 +374,9 @@ COURSES_HIGH_RATING = env.float("COURSES_HIGH_RATING", default=4.5)
 CREDITS_RULES_CACHE_SECONDS = env.int("CREDITS_RULES_CACHE_SECONDS", default=10)
 # With a broker, awards within this window share one rank refresh (live Redis ranks are instant).
 CREDITS_RANK_DEBOUNCE_SECONDS = env.int("CREDITS_RANK_DEBOUNCE_SECONDS", default=3)
+# PostgreSQL: a rebuild of a year's totals lets a second database connection do half of
+# the people at the same time (one more connection while it runs; off: one connection).
+CREDITS_REBUILD_HELPER = env.bool("CREDITS_REBUILD_HELPER", default=True)
 # First on the home page and first among the seeders: the other apps award credits.
 HOME_PANELS.insert(0, "credits.panels.home_panel")
 DEMO_SEEDERS.insert(0, "credits.demo.seed")

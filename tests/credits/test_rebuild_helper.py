@@ -117,3 +117,20 @@ def test_no_helper_once_the_transaction_has_written():
         with connection.cursor() as cursor:
             # A second connection would not see this uncommitted entry.
             assert totals._helper_allowed(cursor) is False
+
+
+@pg_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_helper_can_be_switched_off(monkeypatch, settings):
+    settings.CREDITS_REBUILD_HELPER = False
+    forget_rules()
+    _ledger_with_drift()
+    runs = _spy(monkeypatch)
+
+    report = services.totals_rebuild(year=2025)
+
+    assert runs == []  # one connection did every part
+    assert report.drift == 4
+    assert actual(2025) == expected_from_ledger(2025)
+    forget_rules()
