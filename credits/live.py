@@ -6,10 +6,13 @@ transaction commits (`push`), so a rank read a moment later already reflects it.
 is ``ZCOUNT(score > mine) + 1`` — O(log n), ties share a rank — never a count of rows.
 
 A set is used for reads only after `sync` loaded it whole from the totals table (its
-period's *synced* marker). The rank task re-syncs the periods it refreshes, which also
-repairs the rare push lost to a race with a sync or two commits landing out of order:
-every award schedules a refresh that starts after it committed. Without Redis none of
-this runs and reads use the precomputed rank columns.
+period's *synced* marker). The refresh that follows awards writes the totals it
+re-attached into the sets (`apply`: the people who earned credits since the last
+refresh, with their totals as committed, and the people who moved), which also repairs
+the rare push lost to a race with a sync or two commits landing out of order: every
+award schedules a refresh that starts after it committed. The periodic refresh (every
+15 minutes) reloads the sets whole, which also drops people who left. Without Redis
+none of this runs and reads use the precomputed rank columns.
 """
 
 from __future__ import annotations
@@ -213,6 +216,33 @@ def sync(period: Period) -> int:
     swap.execute()
     _synced_memo.pop(period.key, None)
     return count
+
+
+def apply(period: Period, rows: list[tuple]) -> int:
+    """Write re-attached totals into the period's loaded sets: each row is (person,
+    period, organisation, unit, total, active, organisation before, unit before). A person
+    who moved leaves the old sets; one who is no longer active leaves the sets. Returns
+    the rows written."""
+    if not enabled() or not rows:
+        return 0
+    try:
+        pipe = client().pipeline(transaction=False)
+        for person_id, _period, root_id, unit_id, total, active, old_root, old_unit in rows:
+            if old_root is not None and (old_root != root_id or not active):
+                pipe.zrem(org_key(period.key, old_root), person_id)
+            if old_unit is not None and (old_unit != unit_id or not active):
+                pipe.zrem(unit_key(period.key, old_unit), person_id)
+            if active:
+                score = {person_id: float(total)}
+                if root_id is not None:
+                    pipe.zadd(org_key(period.key, root_id), score)
+                if unit_id is not None:
+                    pipe.zadd(unit_key(period.key, unit_id), score)
+        pipe.execute()
+    except Exception:  # the next full sync (every 15 minutes) repairs the sets
+        log.warning("Could not update live ranks", exc_info=True)
+        return 0
+    return len(rows)
 
 
 def _stage(pipe, staging: str, final: str, members: dict[int, float]) -> tuple[str, str]:

@@ -461,8 +461,10 @@ class PersonTotal(models.Model):
     src_adjustment = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2, db_default=0)
     total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2, db_default=0)
     entries = models.PositiveIntegerField(db_default=0)
-    # `total` as of the last rank refresh (set on insert, then only by the refresh): the
-    # order of the ranking pages, consistent with `RankStep`. Awards change `total`, never
+    # `total` as of the last rank refresh (0 on insert, then set only by the refresh): the
+    # order of the ranking pages, consistent with `RankStep`; a row the refresh has not
+    # seen yet differs from its total, so the refresh finds it (and writes it to the live
+    # sets, repairing a lost push). Awards change `total`, never
     # an indexed column, so their UPDATE is a HOT update (no index entries to write) —
     # with `total` itself indexed every award wrote twelve index entries into tables far
     # larger than the buffer cache.

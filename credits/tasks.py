@@ -20,7 +20,7 @@ def refresh_ranks(period_keys: list[str]) -> int:
     """Recompute ranks and unit statistics of the periods; see `services.schedule_rank_refresh`."""
     # Clear the debounce flag first: an award committed from now on queues the next run.
     cache.delete(services.rank_refresh_flag(period_keys))
-    return services.ranks_refresh(period_keys=period_keys)
+    return services.ranks_refresh(period_keys=period_keys, full_sync=False)
 
 
 @shared_task(acks_late=True)

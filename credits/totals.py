@@ -134,10 +134,11 @@ def apply_entry(
     rows_sql, params = [], []
     for period in periods:
         initial_total = _capped(points, cap) if period.kind == PeriodKind.YEAR else points
-        rows_sql.append(f"(%s, %s, %s, %s, %s, {_root_sql()}, {num}, {num}, {num}, 1)")
+        # rank_total 0: a new row enters the ranking order at the next refresh (see PersonTotal).
+        rows_sql.append(f"(%s, %s, %s, %s, %s, {_root_sql()}, {num}, {num}, 0, 1)")
         params += [
             person_id, period.key, period.kind, period.year, person_unit_id, person_unit_id,
-            points, initial_total, initial_total,
+            points, initial_total,
         ]
     capped_terms = []
     for kind in KINDS:
@@ -295,7 +296,7 @@ def _award_sql(kind: str, capped: tuple[str, ...]) -> bytes:
         f"  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
         f"), p AS ("
         f"  INSERT INTO {PT} (person_id, period, kind, year, unit_id, root_id, {col}, total, rank_total, "
-        f"  entries) SELECT %s, v.period, v.kind, v.year, r.unit_id, r.root_id, v.points, v.initial, v.initial, 1 "
+        f"  entries) SELECT %s, v.period, v.kind, v.year, r.unit_id, r.root_id, v.points, v.initial, 0, 1 "
         f"  FROM (VALUES {row}, {row}, {row}) AS v (period, kind, year, points, initial) "
         f"  CROSS JOIN (SELECT CAST(%s AS BIGINT) AS unit_id, {root_of} AS root_id) r "
         f"  WHERE EXISTS (SELECT 1 FROM ins) "
@@ -471,14 +472,16 @@ def _target_case(rules: Rules, fraction: float, level_col: str) -> tuple[str, li
 
 
 def _person_place_sql() -> str:
-    """(person id, unit id, organisation id) of every person now."""
+    """(person id, unit id, organisation id, active) of every person now."""
     return (
-        f"SELECT u.id AS person_id, u.unit_id, ru.root_id FROM {USER} u "
+        f"SELECT u.id AS person_id, u.unit_id, ru.root_id, u.is_active FROM {USER} u "
         f"LEFT JOIN ({_root_of_unit_sql()}) ru ON ru.unit_id = u.unit_id"
     )
 
 
-def refresh_ranks(periods: Iterable[Period], *, today=None, reattach: bool = True) -> int:
+def refresh_ranks(
+    periods: Iterable[Period], *, today=None, reattach: bool = True, reattached: list | None = None
+) -> int:
     """Recompute ranks, unit statistics and boards of `periods`; returns rows changed.
 
     Each step is one statement over all the periods at once (partitioned by period), so
@@ -507,13 +510,25 @@ def refresh_ranks(periods: Iterable[Period], *, today=None, reattach: bool = Tru
         # one pass over the periods' rows that writes only the rows that changed.
         # (Skipped right after a rebuild that did this already: `RebuildReport.ranks_attached`.)
         if reattach:
+            # With `reattached` (PostgreSQL), the rows it changed come back for the live sets:
+            # (person, period, organisation, unit, total, active, organisation before, unit
+            # before) — the subqueries see the rows as they were before this statement.
+            returning = ""
+            if reattached is not None and _pg():
+                returning = (
+                    f" RETURNING {PT}.person_id, {PT}.period, {PT}.root_id, {PT}.unit_id, {PT}.total, "
+                    f"m.is_active, (SELECT o.root_id FROM {PT} o WHERE o.id = {PT}.id), "
+                    f"(SELECT o.unit_id FROM {PT} o WHERE o.id = {PT}.id)"
+                )
             cursor.execute(
                 f"UPDATE {PT} SET unit_id = m.unit_id, root_id = m.root_id, rank_total = {PT}.total "
                 f"FROM ({_person_place_sql()}) m WHERE {PT}.person_id = m.person_id AND {PT}.period IN ({marks}) "
                 f"AND ({_differs(f'{PT}.unit_id', 'm.unit_id')} OR {_differs(f'{PT}.root_id', 'm.root_id')} "
-                f"OR {PT}.rank_total <> {PT}.total)",
+                f"OR {PT}.rank_total <> {PT}.total){returning}",
                 keys,
             )
+            if returning:
+                reattached.extend(cursor.fetchall())
         _group_totals(cursor, keys, marks)
         changed += _refresh_steps(cursor, keys)
         changed += _refresh_unit_stats(cursor, periods, keys, marks, today)

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from credits import live, selectors, services, totals
+from credits import live, selectors, services, tasks, totals
 from credits.models import PersonTotal, RankStep
 from credits.periods import Period, current_periods
 from tests.credits.conftest import local
@@ -102,3 +103,39 @@ def test_a_push_writes_the_synced_periods_only(cast, award):
     assert r.zscore(live.unit_key(quarter.key, cast.inside.unit_id), cast.inside.pk) == 7.5
     assert r.zscore(live.org_key(month.key, cast.tree.city.pk), cast.inside.pk) is None
     assert live.push(person_id=cast.inside.pk, root_id=None, unit_id=None, totals={year.key: Decimal(1)}) == 0
+
+
+@pytest.mark.skipif(
+    not django_settings.REDIS_URL or connection.vendor != "postgresql",
+    reason="needs REDIS_URL (live sets in Redis) and PostgreSQL",
+)
+def test_the_refresh_after_awards_updates_the_live_sets_without_reloading_them(cast, award, monkeypatch):
+    periods = current_periods()
+    year = periods[0]
+    now = timezone.now()
+    award(cast.learner, "2", when=now)  # the first refresh loads the live sets
+    award(cast.outside, "1", when=now)
+    assert live.is_synced(year)
+    r = live.client()
+    old_unit = cast.outside.unit_id
+    # An award whose push never happened (say, lost to a race with a sync) …
+    services.credit_award(
+        person=cast.inside, source_kind="exam", source_ref="exams.exam:9", points=Decimal("3"),
+        idempotency_key="incremental:lost-push", occurred_at=now,
+    )
+    # … and a person who moved to another unit.
+    cast.outside.unit = cast.tree.township_a2
+    cast.outside.save()
+    monkeypatch.setattr(live, "sync", lambda period: pytest.fail("reloaded the live sets"))
+
+    tasks.refresh_ranks(period_keys=[p.key for p in periods])
+
+    for p in periods:
+        assert r.zscore(live.org_key(p.key, cast.tree.city.pk), cast.inside.pk) == 3.0
+        assert r.zscore(live.unit_key(p.key, cast.inside.unit_id), cast.inside.pk) == 3.0
+        assert r.zscore(live.unit_key(p.key, old_unit), cast.outside.pk) is None
+        assert r.zscore(live.unit_key(p.key, cast.tree.township_a2.pk), cast.outside.pk) == 1.0
+        assert r.zscore(live.org_key(p.key, cast.tree.city.pk), cast.outside.pk) == 1.0
+    info = selectors.person_rank(cast.inside, year)
+    assert info.live and info.rank_org == 1
+    assert selectors.person_rank(cast.outside, year).rank_unit == 2  # behind 东二街道职工 in the new unit
