@@ -821,7 +821,8 @@ def rebuild_year(year: int) -> RebuildReport:
     awards wait, they do not fail. One scan of the year's entries builds the expected
     person totals of every month; quarters, the year and the units derive from that.
     Expected and stored rows are then compared in one pass and only the rows that
-    differ are written, so a rebuild that finds no drift writes nothing.
+    differ are written, so a rebuild that finds no drift writes nothing. On PostgreSQL
+    the people are split into parts that run at once on two connections (`_people_pg`).
     """
     started = time.monotonic()
     report = RebuildReport(year=year)
