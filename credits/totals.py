@@ -1153,19 +1153,28 @@ def _unit_part_pg(cursor, rules: Rules, periods: list[Period], part: int) -> Non
         [[p.start for p in periods[5:]], year_p.start, year_p.end],
     )
     capped = rules.capped_kinds()
-    for k in capped:
-        cap_sql, cap_params = _cap_case(rules, k, "u.cadre_level_id")
-        cursor.execute(
-            f"INSERT INTO cr_uy (unit_id, points, entries) "
-            f"SELECT y.umin, {_least(f'CAST(y.c_{k} AS NUMERIC(16, 2)) / 100', cap_sql)}, 0 "
-            f"FROM cr_y{part} y JOIN {USER} u ON u.id = y.person_id "
-            f"WHERE y.c_{k} IS NOT NULL AND y.umin = y.umax AND y.umin <> -1",
-            cap_params,
-        )
+    _insert_capped_stayers(
+        cursor, rules, f"cr_y{part}", lambda k: f"CAST(g.c_{k} AS NUMERIC(16, 2)) / 100", "umin", "umax"
+    )
     if capped:
         cursor.execute(
             f"INSERT INTO cr_movers SELECT y.person_id, u.cadre_level_id FROM cr_y{part} y "
             f"JOIN {USER} u ON u.id = y.person_id WHERE y.umin <> y.umax"
+        )
+
+
+def _insert_capped_stayers(cursor, rules: Rules, source: str, raw, unit_min: str, unit_max: str) -> None:
+    """Into cr_uy: each capped source of the year as it counted for a person who stayed in
+    one unit all year — min(raw, cap) — from `source` (one row per person: `c_<kind>`,
+    the smallest and largest unit); `raw(kind)` is the SQL of the raw sum in points."""
+    for k in rules.capped_kinds():
+        cap_sql, cap_params = _cap_case(rules, k, "u.cadre_level_id")
+        cursor.execute(
+            f"INSERT INTO cr_uy (unit_id, points, entries) "
+            f"SELECT g.{unit_min}, {_r2(_least(raw(k), cap_sql))}, 0 FROM {source} g "
+            f"JOIN {USER} u ON u.id = g.person_id "
+            f"WHERE g.c_{k} IS NOT NULL AND g.{unit_min} = g.{unit_max} AND g.{unit_min} <> -1",
+            cap_params,
         )
 
 
@@ -1403,15 +1412,7 @@ def _insert_unit_year(cursor, rules: Rules, year: int) -> None:
             + ", ".join(f"SUM(src_{k}) AS c_{k}" for k in capped)
             + " FROM cr_m GROUP BY person_id"
         )
-        for kind in capped:
-            cap_sql, cap_params = _cap_case(rules, kind, "u.cadre_level_id")
-            cursor.execute(
-                f"INSERT INTO cr_uy (unit_id, points, entries) "
-                f"SELECT g.unit_min, {_r2(_least(f'g.c_{kind}', cap_sql))}, 0 FROM ({per_person}) g "
-                f"JOIN {USER} u ON u.id = g.person_id "
-                f"WHERE g.c_{kind} IS NOT NULL AND g.unit_min = g.unit_max AND g.unit_min <> -1",
-                cap_params,
-            )
+        _insert_capped_stayers(cursor, rules, f"({per_person})", lambda k: f"g.c_{k}", "unit_min", "unit_max")
         cursor.execute(
             f"SELECT g.person_id, u.cadre_level_id FROM ({per_person}) g "
             f"JOIN {USER} u ON u.id = g.person_id WHERE g.unit_min <> g.unit_max"
