@@ -24,7 +24,6 @@ from credits.models import (
     CreditEntry,
     PeriodKind,
     PersonTotal,
-    RankBoard,
     RankingPolicy,
     RankingVisibility,
     RequiredOrElective,
@@ -457,32 +456,35 @@ def people_ranking(
             .values_list("pk", "name", "unit_id", "unit__name")
         }
         rows = [(pid, *people[pid], total, rank) for pid, total, rank in ranked if pid in people]
-    else:
-        total_field = "total"
-        if is_root or is_leaf:
-            # Ordered by the (period, organisation|unit, rank_total) index: a page is a short
-            # scan, in the order and with the totals of the last rank refresh — those the
-            # ranking steps give the ranks of.
-            total_field = "rank_total"
-            ranked_qs = PersonTotal.objects.filter(
-                period=period.key, person__is_active=True, **{"root_id" if is_root else "unit_id": scope.pk}
-            ).order_by("-rank_total", "person_id")
-        else:
-            ranked_qs = PersonTotal.objects.filter(
-                period=period.key, person__is_active=True, unit__path__startswith=scope.path
-            ).order_by("-total", "person_id")
+    elif is_root or is_leaf:
+        # In the order and with the totals of the last rank refresh — those the ranking
+        # steps give the ranks of: a page is a short scan of the (period, organisation|unit,
+        # rank_total) index, and its size is the board's (counting 200,000 rows per page
+        # view would not do) or the unit's count.
         if is_root:
-            # The board holds the size: counting 200,000 rows per page view would not do.
-            board = RankBoard.objects.filter(root_id=scope.pk, period=period.key).values_list("ranked", flat=True)
-            result.count = board.first() or 0
+            result.count = totals.board_size(period_key=period.key, root_id=scope.pk)
         else:
-            result.count = ranked_qs.count()
+            result.count = PersonTotal.objects.filter(
+                period=period.key, person__is_active=True, unit_id=scope.pk
+            ).count()
         if window is not None:
             offset, limit = window
-            # One row more in front tells whether the page starts inside a tie.
+            start = max(offset - 1, 0)  # one row more in front tells whether the page starts inside a tie
+            fetched = totals.ranking_page(
+                period_key=period.key, scope="o" if is_root else "u", scope_id=scope.pk,
+                start=start, stop=offset + limit,
+            )
+            rows = _competition_ranks(fetched, offset, start, scope, period, is_root, is_leaf)
+    else:
+        ranked_qs = PersonTotal.objects.filter(
+            period=period.key, person__is_active=True, unit__path__startswith=scope.path
+        ).order_by("-total", "person_id")
+        result.count = ranked_qs.count()
+        if window is not None:
+            offset, limit = window
             start = max(offset - 1, 0)
             fetched = list(
-                ranked_qs.values_list("person_id", "person__name", "unit_id", "unit__name", total_field)[
+                ranked_qs.values_list("person_id", "person__name", "unit_id", "unit__name", "total")[
                     start : offset + limit
                 ]
             )

@@ -263,6 +263,52 @@ def _execute_prepared(sql: str | bytes, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def read_cursor():
+    """A Django cursor for the hot fixed-text reads of a ranking page.
+
+    On PostgreSQL its psycopg cursor binds parameters on the server, so psycopg prepares
+    a text it has run a few times on the connection: a read then skips parsing and
+    planning, which cost more than the indexed reads themselves. It is wrapped like any
+    Django cursor, so query logging and query-count assertions see its statements.
+    Elsewhere it is Django's ordinary cursor.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def ranking_page(*, period_key: str, scope: str, scope_id: int, start: int, stop: int) -> list[tuple]:
+    """Rows `start`…`stop - 1` of an organisation's (scope 'o') or a unit's (scope 'u')
+    ranking as of the last rank refresh: (person, name, unit, unit name, rank total).
+
+    A short scan of the (period, organisation|unit, rank_total) index, active people only.
+    """
+    column = "root_id" if scope == "o" else "unit_id"
+    with read_cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.person_id, p.name, t.unit_id, o.name, t.rank_total FROM {PT} t "
+            f"JOIN {USER} p ON p.id = t.person_id AND p.is_active "
+            f"LEFT JOIN {UNIT} o ON o.id = t.unit_id "
+            f"WHERE t.period = %s AND t.{column} = %s "
+            f"ORDER BY t.rank_total DESC, t.person_id LIMIT %s OFFSET %s",
+            [period_key, scope_id, max(stop - start, 0), start],
+        )
+        rows = cursor.fetchall()
+    return [(pid, name, unit_id, unit_name, q2(Decimal(str(total)))) for pid, name, unit_id, unit_name, total in rows]
+
+
+def board_size(*, period_key: str, root_id: int) -> int:
+    """People in an organisation's ranking of the period, as of the last rank refresh."""
+    with read_cursor() as cursor:
+        cursor.execute(f"SELECT ranked FROM {RB} WHERE root_id = %s AND period = %s", [root_id, period_key])
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
 _AWARD_SQL: dict[tuple[str, tuple[str, ...]], bytes] = {}
 
 
