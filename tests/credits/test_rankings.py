@@ -272,3 +272,42 @@ def test_a_rebuild_ranks_a_person_who_moved_in_the_new_unit_without_drift(cast, 
     leaf = selectors.people_ranking(cast.system_admin, period=Y2025, scope=cast.tree.township_b1)
     assert [r.name for r in leaf.rows] == [cast.learner.name]
     assert selectors.person_rank(cast.learner, Y2025).rank_unit == 1
+
+
+def test_a_page_that_opens_inside_a_tie_takes_the_ties_rank(cast, award):
+    """The organisation's and a unit's page (one indexed read each) rank a tie that began on
+    the page before with the tie's first rank, and leave inactive people out."""
+    RankingPolicyFactory(root=cast.tree.city, visibility="full")
+    unit = cast.tree.township_a1
+    people = [UserFactory(unit=unit, name=n) for n in ("甲", "乙", "丙", "丁", "戊")]
+    for person, points in zip(people, ("9", "4", "4", "4", "1"), strict=True):
+        award(person, points, when=local(2025, 4, 1, 9))
+    gone = UserFactory(unit=unit, name="己")
+    award(gone, "6", when=local(2025, 4, 1, 9))
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    services.ranks_refresh(period_keys=["2025"])
+
+    for scope in (cast.tree.city, unit):
+        second = selectors.people_ranking(cast.system_admin, period=Y2025, scope=scope, page=2, page_size=2)
+        assert [(r.rank, r.name) for r in second.rows] == [(2, "丙"), (2, "丁")], scope
+        assert "己" not in [r.name for r in second.rows]
+        third = selectors.people_ranking(cast.system_admin, period=Y2025, scope=scope, page=3, page_size=2)
+        assert [(r.rank, r.name) for r in third.rows] == [(5, "戊")], scope
+
+
+def test_the_prepared_page_read_is_seen_by_query_counting(cast, award):
+    """The page read runs on a cursor of its own on PostgreSQL: it must still be logged, or
+    the API's query-count assertions would miss it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from credits import totals
+
+    award(cast.learner, "2", when=local(2025, 4, 1, 9))
+    services.ranks_refresh(period_keys=["2025"])
+    with CaptureQueriesContext(connection) as ctx:
+        rows = totals.ranking_page(period_key="2025", scope="o", scope_id=cast.tree.city.pk, start=0, stop=50)
+    assert [r[0] for r in rows] == [cast.learner.pk]
+    assert any("ORDER BY t.rank_total DESC" in q["sql"] for q in ctx.captured_queries)
+
