@@ -252,8 +252,9 @@ def _execute_prepared(sql: str | bytes, params: list) -> list[tuple]:
 
     Parsing and planning three chained CTEs costs about as much as running them, and an
     award runs the same few texts over and over; psycopg prepares each text once per
-    connection. Same connection, so Django's transaction state applies unchanged.
-    (Behind a transaction-pooling PgBouncer, set its prepared-statement support on.)
+    connection — only if the connection's `prepare_threshold` is set (Django leaves it
+    off; settings.py sets it, `DATABASE_PREPARE_THRESHOLD`). Same connection, so Django's
+    transaction state applies unchanged.
     """
     import psycopg
 
@@ -267,8 +268,8 @@ def read_cursor():
     """A Django cursor for the hot fixed-text reads of a ranking page.
 
     On PostgreSQL its psycopg cursor binds parameters on the server, so psycopg prepares
-    a text it has run a few times on the connection: a read then skips parsing and
-    planning, which cost more than the indexed reads themselves. It is wrapped like any
+    a text it has run `prepare_threshold` times on the connection (see settings.py): a
+    read then skips parsing and planning, which cost more than the indexed reads themselves. It is wrapped like any
     Django cursor, so query logging and query-count assertions see its statements.
     Elsewhere it is Django's ordinary cursor.
     """

@@ -122,6 +122,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault(
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares a statement on the server once a connection has run its text this
+    # many times; Django turns that off (None) unless OPTIONS set it. Django's own cursors
+    # bind on the client and are never prepared; the credit award and the ranking reads
+    # (credits.totals) bind on the server, and preparing halves the award's time in the
+    # database (bench/README.md). "off" is for a transaction-pooling PgBouncer older than
+    # 1.21, which cannot keep prepared statements.
+    _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", None if _prepare in ("", "off", "none") else int(_prepare)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache, result backend ----------------------------------------------

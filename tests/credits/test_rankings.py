@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from credits import selectors, services
@@ -299,7 +300,6 @@ def test_a_page_that_opens_inside_a_tie_takes_the_ties_rank(cast, award):
 def test_the_prepared_page_read_is_seen_by_query_counting(cast, award):
     """The page read runs on a cursor of its own on PostgreSQL: it must still be logged, or
     the API's query-count assertions would miss it."""
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from credits import totals
@@ -311,3 +311,29 @@ def test_the_prepared_page_read_is_seen_by_query_counting(cast, award):
     assert [r[0] for r in rows] == [cast.learner.pk]
     assert any("ORDER BY t.rank_total DESC" in q["sql"] for q in ctx.captured_queries)
 
+
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements")
+def test_the_award_and_the_page_read_are_prepared_on_postgresql(cast, award):
+    """Django turns psycopg's statement preparation off unless the settings set a
+    threshold; without it the award's three chained CTEs are planned on every call.
+    (Awards here leave their on-commit rank refresh unrun: the refresh drops temporary
+    tables, and psycopg forgets its prepared statements after a DROP.)"""
+    from credits import totals
+
+    award(cast.learner, "1", when=local(2025, 3, 1, 9))
+    services.ranks_refresh(period_keys=["2025"])
+    for _ in range(8):
+        totals.ranking_page(period_key="2025", scope="o", scope_id=cast.tree.city.pk, start=0, stop=50)
+    for n in range(3):
+        services.credit_award(
+            person=cast.learner, source_kind="course", source_ref="courses.course:1", points=Decimal("1"),
+            idempotency_key=f"prepared:{n}", occurred_at=local(2025, 4, 1 + n, 9),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(text.startswith("WITH ins AS") for text in prepared), prepared
+    assert any("ORDER BY t.rank_total DESC" in text for text in prepared), prepared
+    assert PersonTotal.objects.get(person=cast.learner, period="2025").total == Decimal("4.00")
