@@ -486,14 +486,20 @@ def measure_rebuild(year: int) -> None:
         c.fetchone()
         raw_year = time.perf_counter() - started
         started = time.perf_counter()
-        c.execute("SELECT count(*) FROM (SELECT person_id, sum(points) FROM credits_creditentry GROUP BY 1) q")
-        c.fetchone()
+        # The reference ("the bare SQL aggregation of 20 M rows"): the same grouping
+        # over the whole ledger. (A sum per person alone is an index-only scan: no yardstick.)
+        c.execute(
+            "SELECT sum(n) FROM (SELECT person_id, date_trunc('month', occurred_at AT TIME ZONE 'Asia/Shanghai'), "
+            "source_kind, sum(points), count(*) AS n FROM credits_creditentry GROUP BY 1, 2, 3) q"
+        )
+        entries_all = c.fetchone()[0]
         raw_all = time.perf_counter() - started
     ROWS.append((f"rebuild {year} (service)", f"{service_s:8.1f} s",
                  f"bare aggregation of the year: {raw_year:6.1f} s", service_s / raw_year))
-    ROWS.append(("  (for scale)", "", f"bare aggregation of the whole ledger: {raw_all:6.1f} s", service_s / raw_all))
-    print(f"  raw aggregation of the year's rows: {raw_year:6.1f} s   of all rows: {raw_all:6.1f} s   "
-          f"service/raw(year) {service_s / raw_year:5.2f}", flush=True)
+    ROWS.append((f"rebuild {year} (service)", f"{service_s:8.1f} s",
+                 f"bare aggregation of all {entries_all:,} rows: {raw_all:6.1f} s", service_s / raw_all))
+    print(f"  raw aggregation of the year's rows: {raw_year:6.1f} s   of all {entries_all:,} rows: {raw_all:6.1f} s   "
+          f"service/raw(year) {service_s / raw_year:5.2f}   service/raw(all) {service_s / raw_all:5.2f}", flush=True)
 
 
 def main() -> None:
