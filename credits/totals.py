@@ -269,8 +269,9 @@ def read_cursor():
 
     On PostgreSQL its psycopg cursor binds parameters on the server, so psycopg prepares
     a text it has run `prepare_threshold` times on the connection (see settings.py): a
-    read then skips parsing and planning, which cost more than the indexed reads themselves. It is wrapped like any
-    Django cursor, so query logging and query-count assertions see its statements.
+    read then skips parsing and planning, which cost more than the indexed reads
+    themselves. It is wrapped like any Django cursor, so query logging and query-count
+    assertions see its statements.
     Elsewhere it is Django's ordinary cursor.
     """
     if connection.vendor != "postgresql":

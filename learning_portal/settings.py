@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -130,10 +131,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # database (bench/README.md). "off" is for a transaction-pooling PgBouncer older than
     # 1.21, which cannot keep prepared statements.
     _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+    if _prepare in ("", "off", "none"):
+        _threshold = None
+    elif _prepare.isdigit():
+        _threshold = int(_prepare)
+    else:
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be a whole number of runs (0 or more) or 'off', not {_prepare!r}."
+        )
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "prepare_threshold", None if _prepare in ("", "off", "none") else int(_prepare)
-    )
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _threshold)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache, result backend ----------------------------------------------

@@ -312,8 +312,6 @@ def test_the_prepared_page_read_is_seen_by_query_counting(cast, award):
     assert any("ORDER BY t.rank_total DESC" in q["sql"] for q in ctx.captured_queries)
 
 
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements")
 def test_the_award_and_the_page_read_are_prepared_on_postgresql(cast, award):
     """Django turns psycopg's statement preparation off unless the settings set a
